@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Observer sees a run while it happens: progress lines, alert rules, the
+// /metrics endpoint and the dashboard are observers. Interval is called from
+// the engine's collector goroutine, once per interval of every run, in order;
+// it must return quickly (hand slow work to a goroutine of its own).
+type Observer interface {
+	Interval(s *Snapshot)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(*Snapshot)
+
+// Interval calls f(s).
+func (f ObserverFunc) Interval(s *Snapshot) { f(s) }
+
+var _ Observer = ObserverFunc(nil)
+
+// Snapshot is one interval of a run, as the observers see it. Everything in it
+// belongs to the observers: the engine does not touch it after the call, and
+// observers must not modify it (several share it).
+type Snapshot struct {
+	Scenario string
+	Workload string
+	Model    Model
+	// Run is the run's index (0 ≤ Run < Settings.Count).
+	Run      int
+	Settings Settings
+	// Warmup is true for intervals of the warmup, which are not recorded.
+	Warmup bool
+	// Final is true for the last snapshot of a run (possibly shorter than an
+	// interval).
+	Final bool
+	// Start is when the interval began; T its offset from the measured start
+	// (negative during warmup); Length its length.
+	Start  time.Time
+	T      time.Duration
+	Length time.Duration
+
+	// The interval's own figures.
+	Ops          int64
+	Errors       int64
+	ErrorsByKind map[string]int64
+	Counters     map[string]int64
+	// Latency holds the interval's histogram per label, phase and service
+	// time, keyed as in RunResult.Latency.
+	Latency map[string]*hdrhistogram.Histogram
+	// InFlight is the mean number of ops in flight over the interval (the
+	// sum of service times over the interval's length: Little's law).
+	InFlight float64
+
+	// Totals of the measured part of the run so far.
+	TotalOps    int64
+	TotalErrors int64
+	// Elapsed is the measured time so far.
+	Elapsed time.Duration
+}

@@ -1,0 +1,72 @@
+package bench
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// resourceMark is the process's resource counters at one moment.
+type resourceMark struct {
+	user, sys  time.Duration
+	rss        int64 // peak resident set since the last reset, bytes
+	gcCount    uint32
+	gcPause    uint64
+	totalAlloc uint64
+}
+
+// readResources reads the counters; resetPeak first restarts the kernel's
+// peak-RSS tracking (Linux), so a run's peak is its own, not the process's.
+func readResources(resetPeak bool) resourceMark {
+	if resetPeak {
+		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	}
+	var m resourceMark
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		m.user = time.Duration(ru.Utime.Nano())
+		m.sys = time.Duration(ru.Stime.Nano())
+		m.rss = int64(ru.Maxrss) * 1024
+	}
+	if hwm := procStatusKB("VmHWM:"); hwm > 0 {
+		m.rss = hwm * 1024
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.gcCount = ms.NumGC
+	m.gcPause = ms.PauseTotalNs
+	m.totalAlloc = ms.TotalAlloc
+	return m
+}
+
+func procStatusKB(key string) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), key); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// since is the use between start and m (peak RSS: the peak seen by m).
+func (m resourceMark) since(start resourceMark) Resources {
+	return Resources{
+		CPUUserS:       (m.user - start.user).Seconds(),
+		CPUSysS:        (m.sys - start.sys).Seconds(),
+		MaxRSSBytes:    m.rss,
+		GCCount:        m.gcCount - start.gcCount,
+		GCPauseTotalNs: m.gcPause - start.gcPause,
+		AllocBytes:     m.totalAlloc - start.totalAlloc,
+	}
+}

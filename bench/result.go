@@ -1,0 +1,256 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// SchemaVersion is the version of the result file format this build writes
+// and the only one it reads.
+const SchemaVersion = 1
+
+// Result is the whole outcome of `perfkit run`: what ran, where, and what it
+// measured. It is the file format (DESIGN.md, "The result file").
+type Result struct {
+	SchemaVersion int              `json:"schema_version"`
+	ID            string           `json:"id"`
+	CreatedAt     time.Time        `json:"created_at"`
+	Partial       bool             `json:"partial"`
+	Env           Env              `json:"env"`
+	Scenarios     []ScenarioResult `json:"scenarios"`
+}
+
+// ScenarioResult holds the runs of one scenario.
+type ScenarioResult struct {
+	Name     string            `json:"name"`
+	Workload string            `json:"workload"`
+	Model    Model             `json:"model"`
+	Params   map[string]any    `json:"params"`
+	Settings Settings          `json:"settings"`
+	Notes    []string          `json:"notes,omitempty"`
+	Partial  bool              `json:"partial,omitempty"`
+	Runs     []RunResult       `json:"runs"`
+	Profiles map[string]string `json:"profiles,omitempty"`
+}
+
+// RunResult is one independent run: the sample unit of compare.
+type RunResult struct {
+	Index          int                       `json:"index"`
+	StartedAt      time.Time                 `json:"started_at"`
+	ElapsedNs      int64                     `json:"elapsed_ns"`
+	Ops            int64                     `json:"ops"`
+	Errors         int64                     `json:"errors"`
+	ErrorRate      float64                   `json:"error_rate"`
+	Throughput     float64                   `json:"throughput"`
+	Valid          bool                      `json:"valid"`
+	InvalidReasons []string                  `json:"invalid_reasons"`
+	Partial        bool                      `json:"partial,omitempty"`
+	Latency        map[string]LatencySummary `json:"latency"`
+	ErrorsByKind   map[string]int64          `json:"errors_by_kind"`
+	Counters       map[string]int64          `json:"counters"`
+	Schedule       *ScheduleStats            `json:"schedule,omitempty"`
+	Intervals      []IntervalSummary         `json:"intervals"`
+	Resources      Resources                 `json:"resources"`
+}
+
+// ScheduleStats describe how well the open model kept its schedule.
+type ScheduleStats struct {
+	TargetRate   float64 `json:"target_rate"`
+	AchievedRate float64 `json:"achieved_rate"`
+	// Late ops started more than LateThreshold after their intended start.
+	Late int64 `json:"late"`
+	// Dropped ops were due in the measured window but never started.
+	Dropped int64 `json:"dropped"`
+	// GeneratorLate ops were started late while a worker was free: perfkit
+	// itself fell behind, not the target.
+	GeneratorLate int64 `json:"generator_late"`
+	LagP99Ns      int64 `json:"lag_p99_ns"`
+	LagMaxNs      int64 `json:"lag_max_ns"`
+}
+
+// LatencySummary summarises one histogram; Hdr is the histogram itself,
+// compressed and base64-encoded, so percentiles can be recomputed and shards
+// merged exactly.
+type LatencySummary struct {
+	Count    int64   `json:"count"`
+	MinNs    int64   `json:"min_ns"`
+	MeanNs   float64 `json:"mean_ns"`
+	StddevNs float64 `json:"stddev_ns"`
+	P50Ns    int64   `json:"p50_ns"`
+	P90Ns    int64   `json:"p90_ns"`
+	P95Ns    int64   `json:"p95_ns"`
+	P99Ns    int64   `json:"p99_ns"`
+	P999Ns   int64   `json:"p999_ns"`
+	MaxNs    int64   `json:"max_ns"`
+	Hdr      string  `json:"hdr"`
+}
+
+// IntervalSummary is one point of a run's time series.
+type IntervalSummary struct {
+	TMs    int64 `json:"t_ms"`
+	Ops    int64 `json:"ops"`
+	Errors int64 `json:"errors"`
+	P50Ns  int64 `json:"p50_ns"`
+	P99Ns  int64 `json:"p99_ns"`
+}
+
+// Resources are what the perfkit process used during a run.
+type Resources struct {
+	CPUUserS       float64 `json:"cpu_user_s"`
+	CPUSysS        float64 `json:"cpu_sys_s"`
+	MaxRSSBytes    int64   `json:"max_rss_bytes"`
+	GCCount        uint32  `json:"gc_count"`
+	GCPauseTotalNs uint64  `json:"gc_pause_total_ns"`
+	AllocBytes     uint64  `json:"alloc_bytes"`
+}
+
+// Summarize computes a LatencySummary of h.
+func Summarize(h *hdrhistogram.Histogram) LatencySummary {
+	s := LatencySummary{Count: h.TotalCount()}
+	if s.Count > 0 {
+		s.MinNs = h.Min()
+		s.MeanNs = h.Mean()
+		s.StddevNs = h.StdDev()
+		s.P50Ns = h.ValueAtQuantile(50)
+		s.P90Ns = h.ValueAtQuantile(90)
+		s.P95Ns = h.ValueAtQuantile(95)
+		s.P99Ns = h.ValueAtQuantile(99)
+		s.P999Ns = h.ValueAtQuantile(99.9)
+		s.MaxNs = h.Max()
+	}
+	if enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		s.Hdr = string(enc)
+	}
+	return s
+}
+
+// Histogram decodes the summary's HDR histogram.
+func (s LatencySummary) Histogram() (*hdrhistogram.Histogram, error) {
+	if s.Hdr == "" {
+		return nil, errors.New("no histogram recorded")
+	}
+	return hdrhistogram.Decode([]byte(s.Hdr))
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteFile writes r to path atomically: a temporary file in the same
+// directory, fsynced, then renamed over path. A failed write leaves nothing.
+func (r *Result) WriteFile(path string) error {
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+// WriteFileAtomic writes data to path through a temporary file and a rename,
+// so readers see the old file or the new one, never a mix.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ReadResult reads and validates a result file. Errors name the file.
+func ReadResult(path string) (*Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := DecodeResult(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// DecodeResult parses and validates a result document.
+func DecodeResult(data []byte) (*Result, error) {
+	var probe struct {
+		SchemaVersion *int `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("not a perfkit result: %w", jsonErr(data, err))
+	}
+	if probe.SchemaVersion == nil {
+		return nil, errors.New("not a perfkit result: no schema_version")
+	}
+	if *probe.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("schema_version %d is not supported (this perfkit reads %d)", *probe.SchemaVersion, SchemaVersion)
+	}
+	var r Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("malformed result: %w", jsonErr(data, err))
+	}
+	for i, s := range r.Scenarios {
+		if s.Name == "" {
+			return nil, fmt.Errorf("malformed result: scenario %d has no name", i)
+		}
+		for j, run := range s.Runs {
+			if run.Ops < 0 || run.Errors < 0 || run.Errors > run.Ops || run.ElapsedNs < 0 {
+				return nil, fmt.Errorf("malformed result: scenario %s run %d: inconsistent ops/errors/elapsed", s.Name, j)
+			}
+		}
+	}
+	return &r, nil
+}
+
+// jsonErr adds the line of a JSON syntax or type error.
+func jsonErr(data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	return fmt.Errorf("line %d: %w", line, err)
+}

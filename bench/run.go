@@ -1,0 +1,789 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// SetupError is a scenario that could not be measured at all: its workload
+// failed to build or set up. cmd maps it to exit code 3.
+type SetupError struct {
+	Scenario string
+	Err      error
+}
+
+func (e *SetupError) Error() string { return fmt.Sprintf("scenario %s: setup: %v", e.Scenario, e.Err) }
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// LateThreshold is how far behind its intended start an open-model op may
+// start before it counts as late.
+const LateThreshold = time.Millisecond
+
+// Validity bounds (DESIGN.md, "Validity").
+const (
+	// MinAchievedRatio is the share of the target rate an open-model run must
+	// achieve.
+	MinAchievedRatio = 0.99
+	// MaxGeneratorLateRatio is the share of ops that may start late while a
+	// worker was free (perfkit itself behind schedule).
+	MaxGeneratorLateRatio = 0.01
+	// MaxCPUSaturation is the share of GOMAXPROCS that perfkit's own CPU use
+	// may reach before the load generator is suspected to be the bottleneck.
+	MaxCPUSaturation = 0.95
+)
+
+// stopGrace bounds how long ops in flight may run after a graceful stop when
+// no per-op timeout is set.
+const stopGrace = 10 * time.Second
+
+// Run measures a scenario: Settings.Count independent runs, each a warmup then
+// a measured part. Cancelling ctx stops gracefully: no new ops start, ops in
+// flight finish or time out, and the result comes back marked Partial with
+// what was measured. The error is non-nil only when nothing could be measured
+// (a *SetupError) or the settings are invalid.
+func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, error) {
+	set := sc.Settings
+	if err := set.Validate(); err != nil {
+		return ScenarioResult{}, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	res := ScenarioResult{
+		Name:     sc.Name,
+		Workload: sc.Workload,
+		Model:    set.Model(),
+		Params:   sc.Params.Record(),
+		Settings: set,
+		Runs:     []RunResult{},
+	}
+	if sc.New == nil {
+		return res, &SetupError{sc.Name, errors.New("no workload")}
+	}
+	wl, err := sc.New()
+	if err != nil {
+		return res, &SetupError{sc.Name, err}
+	}
+	setup := &Setup{Concurrency: set.Concurrency, Model: set.Model(), Timeout: set.Timeout}
+	if err := wl.Setup(ctx, setup); err != nil {
+		_ = wl.Teardown(context.WithoutCancel(ctx))
+		return res, &SetupError{sc.Name, err}
+	}
+	if len(setup.labels) > 1 && slices.Contains(setup.labels, OverallKey) {
+		_ = wl.Teardown(context.WithoutCancel(ctx))
+		return res, &SetupError{sc.Name, fmt.Errorf("label %q is reserved for all ops", OverallKey)}
+	}
+	res.Notes = slices.Clone(setup.Notes)
+	for i := 0; i < set.Count; i++ {
+		if ctx.Err() != nil {
+			res.Partial = true
+			break
+		}
+		r := newRunner(ctx, sc, wl, setup, i, obs)
+		run := r.run()
+		res.Runs = append(res.Runs, run)
+		if run.Partial {
+			res.Partial = true
+			break
+		}
+	}
+	if err := wl.Teardown(context.WithoutCancel(ctx)); err != nil {
+		res.Notes = append(res.Notes, "teardown: "+err.Error())
+	}
+	return res, nil
+}
+
+// runner is one run of a scenario.
+type runner struct {
+	ctx   context.Context
+	sc    Scenario
+	set   Settings
+	wl    Workload
+	setup *Setup
+	lay   layout
+	index int
+	obs   []Observer
+
+	base         time.Time // every time below is ns since base (monotonic)
+	measureStart int64
+	measureEnd   int64 // math.MaxInt64 in iterations mode
+	ivLen        int64
+	iterations   bool
+
+	stop    atomic.Bool
+	stopAt  atomic.Int64 // when the graceful stop came (ns since base), 0 if none
+	opCtxP  context.Context
+	opStop  context.CancelFunc
+	reports chan *interval
+	free    []chan *interval
+
+	// closed model, iterations mode: measured ops not yet claimed
+	remaining atomic.Int64
+	chunk     int64
+
+	// open model
+	gapNs     float64
+	seq       atomic.Int64 // next schedule index
+	nextT     atomic.Int64 // poisson: intended start of the next op
+	claimedIn atomic.Int64 // claims with an intended start in the measured window
+}
+
+func newRunner(ctx context.Context, sc Scenario, wl Workload, setup *Setup, index int, obs []Observer) *runner {
+	set := sc.Settings
+	r := &runner{
+		ctx: ctx, sc: sc, set: set, wl: wl, setup: setup, index: index, obs: obs,
+		lay:     newLayout(setup, set.Model()),
+		ivLen:   int64(set.Interval),
+		reports: make(chan *interval, 4*set.Concurrency),
+	}
+	r.measureStart = int64(set.Warmup)
+	r.iterations = set.Iterations > 0
+	if r.iterations {
+		r.measureEnd = math.MaxInt64
+		r.remaining.Store(set.Iterations)
+		r.chunk = max(1, min(256, set.Iterations/int64(8*set.Concurrency)))
+	} else {
+		r.measureEnd = r.measureStart + int64(set.Duration)
+	}
+	if set.Rate > 0 {
+		r.gapNs = 1e9 / set.Rate
+	}
+	return r
+}
+
+func (r *runner) now() int64 { return int64(time.Since(r.base)) }
+
+// run performs one run: workers, collector, resources, validity.
+func (r *runner) run() RunResult {
+	n := r.set.Concurrency
+	r.free = make([]chan *interval, n)
+	workers := make([]*workerState, n)
+	for i := range workers {
+		r.free[i] = make(chan *interval, 2)
+		r.free[i] <- r.lay.newInterval()
+		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(r.index)<<32|0x9e3779b9))}
+	}
+	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
+	r.opCtxP, r.opStop = opParent, opCancel
+	defer opCancel()
+
+	col := newCollector(r, n)
+	r.base = time.Now()
+	startedAt := r.base.Add(time.Duration(r.measureStart))
+
+	// A graceful stop: no new ops; ops in flight get their timeout (or a
+	// bounded grace) before their context is cancelled.
+	stopWatch := context.AfterFunc(r.ctx, func() {
+		r.stopAt.Store(r.now())
+		r.stop.Store(true)
+		grace := r.set.Timeout
+		if grace <= 0 {
+			grace = stopGrace
+		}
+		time.AfterFunc(grace, opCancel)
+	})
+	defer stopWatch()
+
+	var wg sync.WaitGroup
+	for _, ws := range workers {
+		ws.w.iv = r.lay.newInterval()
+		ws.octx = newOpCtx(opParent, r.base, r.set.Timeout)
+		wg.Go(ws.loop)
+	}
+	colDone := make(chan struct{})
+	go func() { col.loop(); close(colDone) }()
+	wg.Wait()
+	for _, ws := range workers {
+		ws.octx.release()
+	}
+	<-colDone
+
+	run := col.result(startedAt)
+	run.Index = r.index
+	return run
+}
+
+// workerState is one worker goroutine's state, kept outside the loop so the
+// loop can be re-entered after a workload panic.
+type workerState struct {
+	r        *runner
+	w        *Worker
+	octx     *opCtx
+	rng      *rand.Rand
+	t        int64 // last clock reading
+	next     int64 // next event: interval boundary, warmup end or measured end
+	idx      int   // interval index being recorded (-1: warmup)
+	started  bool
+	budget   int64 // iterations claimed and not yet done
+	finished bool
+}
+
+func (ws *workerState) loop() {
+	for !ws.finished {
+		ws.runLoop()
+	}
+}
+
+// runLoop runs ops until the worker is done or an op panics.
+func (ws *workerState) runLoop() {
+	r := ws.r
+	defer func() {
+		if p := recover(); p != nil {
+			iv := ws.w.iv
+			t := r.now()
+			iv.ops++
+			iv.errs++
+			iv.errKinds[KindPanic]++
+			ws.t = t
+			if r.stop.Load() {
+				ws.finish()
+			}
+		}
+	}()
+	if !ws.started {
+		ws.started = true
+		ws.t = r.now()
+		ws.idx = -1
+		ws.next = min(r.measureStart, r.measureEnd)
+		if ws.t >= ws.next && !ws.advance() {
+			return
+		}
+	}
+	if r.gapNs > 0 {
+		ws.openLoop()
+	} else {
+		ws.closedLoop()
+	}
+}
+
+// closedLoop: op after op; latency is service time. One clock read per op:
+// an op's end is the next op's start.
+func (ws *workerState) closedLoop() {
+	r, w, octx := ws.r, ws.w, ws.octx
+	t0 := ws.t
+	for {
+		if r.stop.Load() {
+			ws.finish()
+			return
+		}
+		if r.iterations && ws.idx >= 0 {
+			if ws.budget == 0 {
+				if ws.budget = r.claim(); ws.budget == 0 {
+					ws.finish()
+					return
+				}
+			}
+			ws.budget--
+		}
+		octx.begin(t0)
+		label, err := r.wl.Op(octx, w)
+		t1 := r.now()
+		octx.end()
+		iv := w.iv
+		lat := t1 - t0
+		record(iv.hists[label], lat)
+		iv.ops++
+		iv.busyNs += lat
+		if err != nil {
+			iv.errs++
+			iv.errKinds[ErrorKind(err)]++
+		}
+		t0 = t1
+		ws.t = t1
+		if t1 >= ws.next && !ws.advance() {
+			return
+		}
+	}
+}
+
+// claim takes a chunk of the remaining measured iterations.
+func (r *runner) claim() int64 {
+	for {
+		cur := r.remaining.Load()
+		if cur <= 0 {
+			return 0
+		}
+		take := min(r.chunk, cur)
+		if r.remaining.CompareAndSwap(cur, cur-take) {
+			return take
+		}
+	}
+}
+
+// openLoop: each free worker takes the next intended start from the shared
+// schedule, waits for it, and runs the op; latency counts from the intended
+// start (coordinated omission corrected), service time from the actual one.
+func (ws *workerState) openLoop() {
+	r, w, octx := ws.r, ws.w, ws.octx
+	for {
+		if r.stop.Load() {
+			ws.finish()
+			return
+		}
+		intended := r.nextIntended(ws.rng)
+		measured := intended >= r.measureStart
+		if measured {
+			if intended >= r.measureEnd {
+				ws.finish()
+				return
+			}
+			if r.iterations && r.remaining.Add(-1) < 0 {
+				ws.finish()
+				return
+			}
+			r.claimedIn.Add(1)
+		}
+		start := ws.t
+		generatorLate := false
+		if intended > start {
+			for intended > start { // sleep until due; Go timers may wake early or late
+				if r.stop.Load() {
+					ws.finish()
+					return
+				}
+				time.Sleep(time.Duration(intended - start))
+				start = r.now()
+			}
+			generatorLate = start-intended > int64(LateThreshold)
+			ws.t = start
+			if start >= ws.next && !ws.advance() {
+				return
+			}
+		}
+		if measured && start >= r.measureEnd && !r.iterations {
+			// due in the window, but the window is over: never started
+			ws.finish()
+			return
+		}
+		octx.begin(start)
+		label, err := r.wl.Op(octx, w)
+		t1 := r.now()
+		octx.end()
+		if measured {
+			iv := w.iv
+			lag := start - intended
+			record(iv.hists[label], t1-intended)
+			record(iv.hists[r.lay.service0()+int(label)], t1-start)
+			record(iv.hists[r.lay.lagSlot()], lag)
+			iv.ops++
+			iv.started++
+			iv.busyNs += t1 - start
+			iv.lastStart = max(iv.lastStart, start)
+			if lag > int64(LateThreshold) {
+				iv.late++
+				if generatorLate {
+					iv.generatorLate++
+				}
+			}
+			if err != nil {
+				iv.errs++
+				iv.errKinds[ErrorKind(err)]++
+			}
+		}
+		ws.t = t1
+		if t1 >= ws.next && !ws.advance() {
+			return
+		}
+	}
+}
+
+// nextIntended claims the next slot of the schedule (ns since base).
+func (r *runner) nextIntended(rng *rand.Rand) int64 {
+	if r.set.Arrival != ArrivalPoisson {
+		i := r.seq.Add(1) - 1
+		return int64(float64(i) * r.gapNs)
+	}
+	gap := int64(rng.ExpFloat64() * r.gapNs)
+	return r.nextT.Add(gap) - gap
+}
+
+// advance handles the clock passing ws.next: the end of the warmup (discard
+// what was recorded), an interval boundary (hand the interval to the
+// collector), or the end of the measured window. It returns false when the
+// worker is done.
+func (ws *workerState) advance() bool {
+	r := ws.r
+	t := ws.t
+	if ws.idx < 0 { // warmup over
+		ws.w.iv.reset()
+		ws.idx = 0
+		ws.w.iv.idx = 0
+	}
+	if t >= r.measureEnd {
+		ws.finish()
+		return false
+	}
+	cur := int((t - r.measureStart) / r.ivLen)
+	if cur > ws.idx {
+		ws.handOff(cur, false)
+	}
+	ws.next = min(r.measureStart+int64(cur+1)*r.ivLen, r.measureEnd)
+	return true
+}
+
+// handOff sends the current interval to the collector and starts recording
+// interval idx into a clean one.
+func (ws *workerState) handOff(idx int, final bool) {
+	r := ws.r
+	iv := ws.w.iv
+	iv.worker = ws.w.ID
+	iv.reached = idx
+	iv.final = final
+	r.reports <- iv
+	if final {
+		ws.w.iv = nil
+		return
+	}
+	var fresh *interval
+	select {
+	case fresh = <-r.free[ws.w.ID]:
+	default:
+		fresh = r.lay.newInterval()
+	}
+	fresh.idx = idx
+	ws.idx = idx
+	ws.w.iv = fresh
+}
+
+// finish hands the last interval over; the worker exits.
+func (ws *workerState) finish() {
+	if ws.finished {
+		return
+	}
+	ws.finished = true
+	if ws.idx < 0 { // stopped during warmup: nothing measured
+		ws.w.iv.reset()
+		ws.w.iv.idx = 0
+	}
+	ws.handOff(math.MaxInt, true)
+}
+
+// collector merges the workers' intervals into per-interval snapshots for the
+// observers and into the run's totals.
+type collector struct {
+	r       *runner
+	n       int
+	reached []int
+	exited  int
+	emitted int // intervals emitted so far
+	pending map[int]*interval
+	total   *interval
+	series  []IntervalSummary
+	res0    resourceMark
+	res1    resourceMark
+	lastEnd int64
+	elapsed int64
+}
+
+func newCollector(r *runner, n int) *collector {
+	return &collector{r: r, n: n, reached: make([]int, n), pending: map[int]*interval{}, total: r.lay.newInterval()}
+}
+
+func (c *collector) loop() {
+	r := c.r
+	// Resources are counted over the measured part only.
+	wait := time.Until(r.base.Add(time.Duration(r.measureStart)))
+	warm := time.NewTimer(max(wait, 0))
+	defer warm.Stop()
+	var tick *time.Timer
+	tickC := func() <-chan time.Time {
+		if tick == nil {
+			return nil
+		}
+		return tick.C
+	}
+	for c.exited < c.n {
+		select {
+		case <-warm.C:
+			c.res0 = readResources(true)
+			tick = time.NewTimer(c.deadline(0))
+		case iv := <-r.reports:
+			c.add(iv)
+		case <-tickC():
+			c.emit(false)
+			tick.Reset(c.deadline(c.emitted))
+		}
+		for c.ready() {
+			c.emit(false)
+			if tick != nil {
+				tick.Reset(c.deadline(c.emitted))
+			}
+		}
+	}
+	if tick != nil {
+		tick.Stop()
+	}
+	end := r.now()
+	if c.res0 == (resourceMark{}) { // stopped in the warmup
+		c.res0 = readResources(false)
+	}
+	c.res1 = readResources(false)
+	c.elapsed = max(end-r.measureStart, 0)
+	if !r.iterations && !c.stoppedEarly() {
+		c.elapsed = max(c.elapsed, r.measureEnd-r.measureStart)
+	}
+	c.emit(true)
+}
+
+func (c *collector) stoppedEarly() bool { return c.r.stopAt.Load() != 0 }
+
+// deadline is how long to wait before emitting interval k even if some
+// worker has not reported it (a stalled op): a quarter interval of grace.
+func (c *collector) deadline(k int) time.Duration {
+	r := c.r
+	at := r.base.Add(time.Duration(r.measureStart + int64(k+1)*r.ivLen + r.ivLen/4))
+	return max(time.Until(at), time.Millisecond)
+}
+
+// ready reports whether every worker has moved past the next interval.
+func (c *collector) ready() bool {
+	for _, x := range c.reached {
+		if x <= c.emitted {
+			return false
+		}
+	}
+	return c.exited < c.n
+}
+
+func (c *collector) add(iv *interval) {
+	c.reached[iv.worker] = iv.reached
+	if iv.final {
+		c.exited++
+	}
+	c.total.merge(iv)
+	k := max(iv.idx, c.emitted) // late data joins the next interval to go out
+	p := c.pending[k]
+	if p == nil {
+		p = c.r.lay.newInterval()
+		p.idx = k
+		c.pending[k] = p
+	}
+	p.merge(iv)
+	if !iv.final {
+		iv.reset()
+		select {
+		case c.r.free[iv.worker] <- iv:
+		default:
+		}
+	}
+}
+
+// emit closes interval c.emitted: summary into the series, snapshot to the
+// observers. The final emit folds in everything still pending.
+func (c *collector) emit(final bool) {
+	r := c.r
+	k := c.emitted
+	iv := c.pending[k]
+	delete(c.pending, k)
+	if final {
+		for j, p := range c.pending {
+			if iv == nil {
+				iv = p
+			} else {
+				iv.merge(p)
+			}
+			delete(c.pending, j)
+		}
+	}
+	if iv == nil {
+		iv = r.lay.newInterval()
+	}
+	c.emitted++
+	length := r.ivLen
+	if final {
+		length = max(c.elapsed-int64(k)*r.ivLen, 0)
+		if length == 0 && iv.ops == 0 && k > 0 {
+			return // the last interval ended exactly on the boundary
+		}
+	}
+	all := r.lay.overall(iv)
+	c.series = append(c.series, IntervalSummary{
+		TMs:    int64(k) * r.ivLen / 1e6,
+		Ops:    iv.ops,
+		Errors: iv.errs,
+		P50Ns:  all.ValueAtQuantile(50),
+		P99Ns:  all.ValueAtQuantile(99),
+	})
+	if len(r.obs) == 0 {
+		return
+	}
+	s := &Snapshot{
+		Scenario:     r.sc.Name,
+		Workload:     r.sc.Workload,
+		Model:        r.set.Model(),
+		Run:          r.index,
+		Settings:     r.set,
+		Final:        final,
+		Start:        r.base.Add(time.Duration(r.measureStart + int64(k)*r.ivLen)),
+		T:            time.Duration(int64(k) * r.ivLen),
+		Length:       time.Duration(length),
+		Ops:          iv.ops,
+		Errors:       iv.errs,
+		ErrorsByKind: maps(iv.errKinds),
+		Counters:     r.lay.counterMap(iv.counters),
+		Latency:      r.lay.latencyMap(iv),
+		TotalOps:     c.total.ops,
+		TotalErrors:  c.total.errs,
+		Elapsed:      time.Duration(min(r.now()-r.measureStart, max(c.elapsed, int64(k+1)*r.ivLen))),
+	}
+	if length > 0 {
+		s.InFlight = float64(iv.busyNs) / float64(length)
+	}
+	for _, o := range r.obs {
+		o.Interval(s)
+	}
+}
+
+func maps(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (l layout) counterMap(c []int64) map[string]int64 {
+	out := make(map[string]int64, len(c))
+	for i, name := range l.counters {
+		out[name] = c[i]
+	}
+	return out
+}
+
+// latencyMap names an interval's histograms by latency key, adding the
+// overall "op" (and "op.service") when the workload has several labels.
+func (l layout) latencyMap(iv *interval) map[string]*hdrhistogram.Histogram {
+	out := make(map[string]*hdrhistogram.Histogram, len(l.keys)+2)
+	for i, k := range l.keys {
+		out[k] = iv.hists[i]
+	}
+	if len(l.labels) > 1 {
+		out[OverallKey] = l.overall(iv)
+		if l.open {
+			h := NewHistogram()
+			for i := range l.labels {
+				h.Merge(iv.hists[l.service0()+i])
+			}
+			out[OverallKey+ServiceSuffix] = h
+		}
+	}
+	return out
+}
+
+// result builds the run's RunResult from the totals.
+func (c *collector) result(startedAt time.Time) RunResult {
+	r := c.r
+	t := c.total
+	run := RunResult{
+		StartedAt:      startedAt.UTC(),
+		ElapsedNs:      c.elapsed,
+		Ops:            t.ops,
+		Errors:         t.errs,
+		Valid:          true,
+		InvalidReasons: []string{},
+		Partial:        c.stoppedEarly(),
+		Latency:        map[string]LatencySummary{},
+		ErrorsByKind:   maps(t.errKinds),
+		Counters:       r.lay.counterMap(t.counters),
+		Intervals:      c.series,
+	}
+	if run.Intervals == nil {
+		run.Intervals = []IntervalSummary{}
+	}
+	for k, h := range r.lay.latencyMap(t) {
+		run.Latency[k] = Summarize(h)
+	}
+	if t.ops > 0 {
+		run.ErrorRate = float64(t.errs) / float64(t.ops)
+	}
+	if c.elapsed > 0 {
+		run.Throughput = float64(t.ops) / (float64(c.elapsed) / 1e9)
+	}
+	run.Resources = c.res1.since(c.res0)
+
+	if r.gapNs > 0 {
+		st := &ScheduleStats{TargetRate: r.set.Rate, Late: t.late, GeneratorLate: t.generatorLate}
+		lag := run.Latency[LagKey]
+		st.LagP99Ns, st.LagMaxNs = lag.P99Ns, lag.MaxNs
+		window := float64(r.measureEnd - r.measureStart)
+		if r.iterations || c.stoppedEarly() {
+			window = float64(t.lastStart-r.measureStart) + r.gapNs
+			if stop := r.stopAt.Load(); stop != 0 && !r.iterations {
+				window = float64(stop - r.measureStart)
+			}
+		}
+		if window > 0 {
+			st.AchievedRate = float64(t.started) / (window / 1e9)
+		}
+		if !c.stoppedEarly() {
+			st.Dropped = r.dropped(t.started)
+		}
+		run.Schedule = st
+	}
+	c.validate(&run)
+	return run
+}
+
+// dropped counts ops due in the measured window that never started.
+func (r *runner) dropped(started int64) int64 {
+	if r.iterations {
+		return max(r.set.Iterations-started, 0)
+	}
+	var due int64
+	if r.set.Arrival == ArrivalPoisson {
+		// Ops claimed but never run, plus the schedule's continuation to the
+		// end of the window, drawn the same way.
+		due = r.claimedIn.Load()
+		rng := rand.New(rand.NewPCG(uint64(r.index), 7))
+		for t := r.nextT.Load(); t < r.measureEnd; t += int64(rng.ExpFloat64() * r.gapNs) {
+			if t >= r.measureStart {
+				due++
+			}
+		}
+	} else {
+		first := int64(math.Ceil(float64(r.measureStart) / r.gapNs))
+		last := int64(math.Ceil(float64(r.measureEnd)/r.gapNs)) - 1
+		due = last - first + 1
+	}
+	return max(due-started, 0)
+}
+
+// validate marks a run whose numbers cannot be trusted (DESIGN.md, "Validity").
+func (c *collector) validate(run *RunResult) {
+	r := c.r
+	bad := func(format string, args ...any) {
+		run.Valid = false
+		run.InvalidReasons = append(run.InvalidReasons, fmt.Sprintf(format, args...))
+	}
+	if run.Ops == 0 {
+		bad("no ops measured")
+		return
+	}
+	if st := run.Schedule; st != nil {
+		if st.AchievedRate < MinAchievedRatio*st.TargetRate {
+			bad("achieved rate %.1f/s is under %.0f%% of the target %.1f/s", st.AchievedRate, MinAchievedRatio*100, st.TargetRate)
+		}
+		if float64(st.GeneratorLate) > MaxGeneratorLateRatio*float64(run.Ops) {
+			bad("schedule lag: %d ops (%.1f%%) started over %s late while a worker was free: perfkit could not keep up", st.GeneratorLate, 100*float64(st.GeneratorLate)/float64(run.Ops), LateThreshold)
+		}
+	}
+	if run.ErrorRate > r.set.MaxErrorRate {
+		bad("error rate %.2f%% is over the bound %.2f%%", 100*run.ErrorRate, 100*r.set.MaxErrorRate)
+	}
+	if !r.setup.Embedded && run.ElapsedNs > 0 {
+		cpu := run.Resources.CPUUserS + run.Resources.CPUSysS
+		procs := float64(runtime.GOMAXPROCS(0))
+		if share := cpu / (float64(run.ElapsedNs) / 1e9) / procs; share > MaxCPUSaturation {
+			bad("perfkit's CPU was saturated (%.0f%% of %d CPUs): the load generator may be the bottleneck", 100*share, int(procs))
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"fmt"
+	"time"
+)
+
+// Model is a load model.
+type Model string
+
+// Load models (DESIGN.md, "The load models").
+const (
+	// ModelClosed runs Concurrency workers op after op: latency is service time.
+	ModelClosed Model = "closed"
+	// ModelOpen starts ops on a schedule of intended start times, independent of
+	// how long earlier ops took; latency is measured from the intended start.
+	ModelOpen Model = "open"
+)
+
+// Arrival processes of the open model.
+const (
+	ArrivalConstant = "constant"
+	ArrivalPoisson  = "poisson"
+)
+
+// Defaults of the run settings (DESIGN.md, "Run flags").
+const (
+	DefaultConcurrency  = 8
+	DefaultDuration     = 10 * time.Second
+	DefaultWarmup       = time.Second
+	DefaultCount        = 1
+	DefaultTimeout      = 10 * time.Second
+	DefaultInterval     = time.Second
+	DefaultMaxErrorRate = 0.10
+	DefaultArrival      = ArrivalConstant
+)
+
+// Settings are how a scenario is run. The JSON names are the long flag names
+// and config keys.
+type Settings struct {
+	Concurrency int           `json:"concurrency"`
+	Rate        float64       `json:"rate"`
+	Arrival     string        `json:"arrival"`
+	Duration    time.Duration `json:"duration_ns"`
+	Iterations  int64         `json:"iterations"`
+	Warmup      time.Duration `json:"warmup_ns"`
+	Count       int           `json:"count"`
+	Timeout     time.Duration `json:"timeout_ns"`
+	// Interval is the length of the live snapshots and of the result's time
+	// series.
+	Interval time.Duration `json:"interval_ns"`
+	// MaxErrorRate is the error rate above which a run is marked invalid.
+	MaxErrorRate float64 `json:"max_error_rate"`
+}
+
+// DefaultSettings returns the settings of a run given no flags.
+func DefaultSettings() Settings {
+	return Settings{
+		Concurrency:  DefaultConcurrency,
+		Arrival:      DefaultArrival,
+		Duration:     DefaultDuration,
+		Warmup:       DefaultWarmup,
+		Count:        DefaultCount,
+		Timeout:      DefaultTimeout,
+		Interval:     DefaultInterval,
+		MaxErrorRate: DefaultMaxErrorRate,
+	}
+}
+
+// Model is the load model the settings select: open when a rate is set.
+func (s Settings) Model() Model {
+	if s.Rate > 0 {
+		return ModelOpen
+	}
+	return ModelClosed
+}
+
+// Validate reports the first setting a run cannot use, naming the value and
+// what is accepted. Duration and Iterations are alternatives: exactly one of
+// them must be set.
+func (s Settings) Validate() error {
+	switch {
+	case s.Concurrency <= 0:
+		return fmt.Errorf("concurrency %d: must be at least 1", s.Concurrency)
+	case s.Rate < 0:
+		return fmt.Errorf("rate %g: must be 0 (closed model) or a positive number of ops per second", s.Rate)
+	case s.Arrival != ArrivalConstant && s.Arrival != ArrivalPoisson:
+		return fmt.Errorf("arrival %q: accepted: constant, poisson", s.Arrival)
+	case s.Duration < 0:
+		return fmt.Errorf("duration %s: must not be negative", s.Duration)
+	case s.Iterations < 0:
+		return fmt.Errorf("iterations %d: must not be negative", s.Iterations)
+	case s.Duration == 0 && s.Iterations == 0:
+		return fmt.Errorf("duration 0 and iterations 0: set a duration (e.g. -d 10s) or a number of iterations (-n 1000)")
+	case s.Duration > 0 && s.Iterations > 0:
+		return fmt.Errorf("duration %s and iterations %d both set: give one or the other", s.Duration, s.Iterations)
+	case s.Warmup < 0:
+		return fmt.Errorf("warmup %s: must not be negative", s.Warmup)
+	case s.Count < 1:
+		return fmt.Errorf("count %d: must be at least 1", s.Count)
+	case s.Timeout < 0:
+		return fmt.Errorf("timeout %s: must be 0 (none) or positive", s.Timeout)
+	case s.Interval < 10*time.Millisecond:
+		return fmt.Errorf("interval %s: must be at least 10ms", s.Interval)
+	case s.MaxErrorRate < 0 || s.MaxErrorRate > 1:
+		return fmt.Errorf("max-error-rate %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxErrorRate)
+	}
+	return nil
+}
+
+// Scenario is one thing to measure: a workload with its parameters, and how to
+// run it.
+type Scenario struct {
+	// Name is the scenario's name (the workload's name when run by it).
+	Name string
+	// Workload is the definition's name, recorded in the result.
+	Workload string
+	// Params are the resolved parameters, recorded (redacted) in the result.
+	Params Values
+	// New builds a fresh workload; called once per scenario.
+	New func() (Workload, error)
+	// Settings say how to run it.
+	Settings Settings
+}

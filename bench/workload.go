@@ -1,0 +1,146 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Workload is the system a scenario drives. The engine calls Setup once per
+// scenario, Op from many goroutines at once, and Teardown once at the end.
+//
+// Op is the per-op path: it must not take a lock shared with other workers or
+// allocate if it can avoid it. It returns the label the op's latency is
+// recorded under (one of the labels declared in Setup; the zero Label when the
+// workload declared none) and an error when the op failed. A failed op is data:
+// the engine counts it by kind (see ErrorKind) and goes on.
+type Workload interface {
+	Setup(ctx context.Context, s *Setup) error
+	Op(ctx context.Context, w *Worker) (Label, error)
+	Teardown(ctx context.Context) error
+}
+
+// Label selects the histogram an op's latency goes to. Labels are small
+// integers handed out by Setup.Label so the per-op path never looks a name up.
+type Label uint16
+
+// Phase selects the histogram of a named sub-phase timing (e.g. acquire_wait).
+type Phase uint16
+
+// Counter selects a workload counter (e.g. bytes_in).
+type Counter uint16
+
+// DefaultLabel is the name of the single label of a workload that declares none.
+const DefaultLabel = "op"
+
+// Setup is what a workload learns about the run, and where it declares the
+// labels, phases and counters its ops record.
+type Setup struct {
+	// Concurrency is the closed model's worker count, or the open model's cap
+	// on ops in flight. Size connection pools to it.
+	Concurrency int
+	// Model is ModelClosed or ModelOpen.
+	Model Model
+	// Timeout is the per-op timeout (0: none).
+	Timeout time.Duration
+	// Embedded, when set by the workload, says the system under test runs
+	// inside perfkit's own process (an embedded server), so perfkit's CPU use
+	// includes the target's and is not a sign of a saturated load generator.
+	Embedded bool
+	// Notes, set by the workload, are shown beside the result (e.g. "L1 only:
+	// no redis URL given").
+	Notes []string
+
+	labels   []string
+	phases   []string
+	counters []string
+}
+
+// Label declares a label and returns its handle. Declaring the same name twice
+// returns the same handle.
+func (s *Setup) Label(name string) Label { return Label(declare(&s.labels, name)) }
+
+// Phase declares a sub-phase timing and returns its handle.
+func (s *Setup) Phase(name string) Phase { return Phase(declare(&s.phases, name)) }
+
+// Counter declares a counter and returns its handle.
+func (s *Setup) Counter(name string) Counter { return Counter(declare(&s.counters, name)) }
+
+func declare(names *[]string, name string) int {
+	for i, n := range *names {
+		if n == name {
+			return i
+		}
+	}
+	*names = append(*names, name)
+	return len(*names) - 1
+}
+
+// labelNames returns the declared labels, or the default one.
+func (s *Setup) labelNames() []string {
+	if len(s.labels) == 0 {
+		return []string{DefaultLabel}
+	}
+	return s.labels
+}
+
+// Worker is one engine goroutine's handle, passed to every Op it runs. It is
+// owned by that goroutine alone, so recording through it takes no lock.
+type Worker struct {
+	// ID is the worker's index, 0 ≤ ID < concurrency.
+	ID int
+	// State is the workload's own per-worker scratch (request buffers, an RNG);
+	// the engine never touches it.
+	State any
+
+	iv *interval // the interval being recorded
+}
+
+// Count adds n to a counter.
+func (w *Worker) Count(c Counter, n int64) { w.iv.counters[c] += n }
+
+// Phase records a sub-phase duration.
+func (w *Worker) Phase(p Phase, d time.Duration) { w.iv.recordPhase(int(p), int64(d)) }
+
+// KindError is a failed op with the kind it is counted under.
+type KindError struct {
+	Kind string
+	Err  error
+}
+
+func (e *KindError) Error() string {
+	if e.Err == nil {
+		return e.Kind
+	}
+	return e.Kind + ": " + e.Err.Error()
+}
+
+func (e *KindError) Unwrap() error { return e.Err }
+
+// Errorf returns an error counted under kind. Workloads that fail often should
+// keep preallocated *KindError values instead, to stay allocation-free.
+func Errorf(kind string, err error) error { return &KindError{Kind: kind, Err: err} }
+
+// Well-known error kinds.
+const (
+	KindTimeout  = "timeout"
+	KindCanceled = "canceled"
+	KindPanic    = "panic"
+	KindOther    = "error"
+)
+
+// ErrorKind names the kind an op's error is counted under: the Kind of a
+// KindError in its chain, "timeout" for a deadline, "canceled" for a canceled
+// context, otherwise "error".
+func ErrorKind(err error) string {
+	var ke *KindError
+	switch {
+	case errors.As(err, &ke):
+		return ke.Kind
+	case errors.Is(err, context.DeadlineExceeded):
+		return KindTimeout
+	case errors.Is(err, context.Canceled):
+		return KindCanceled
+	}
+	return KindOther
+}
