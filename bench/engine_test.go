@@ -452,3 +452,20 @@ func TestEveryOpFailed(t *testing.T) {
 		t.Fatalf("errors %d ops %d valid %v", run.Errors, run.Ops, run.Valid)
 	}
 }
+
+func TestCancelInterruptsOpenModelWait(t *testing.T) {
+	// At 0.5 ops/s the second op is 2s away; a stop must not wait for it.
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	res, err := Run(ctx, scenario(&testWorkload{}, func(s *Settings) { s.Rate = 0.5; s.Duration = time.Minute; s.Concurrency = 1 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Partial || res.Runs[0].Ops != 1 {
+		t.Fatalf("partial %v ops %d", res.Partial, res.Runs[0].Ops)
+	}
+	if waited := time.Since(start); waited > 20*time.Second {
+		t.Fatalf("stop took %v", waited)
+	}
+}

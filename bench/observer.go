@@ -8,8 +8,9 @@ import (
 
 // Observer sees a run while it happens: progress lines, alert rules, the
 // /metrics endpoint and the dashboard are observers. Interval is called from
-// the engine's collector goroutine, once per interval of every run, in order;
-// it must return quickly (hand slow work to a goroutine of its own).
+// the engine's collector goroutine, once per measured interval of every run
+// (the warmup is not observed), in order; it must return quickly (hand slow
+// work to a goroutine of its own).
 type Observer interface {
 	Interval(s *Snapshot)
 }
@@ -32,13 +33,11 @@ type Snapshot struct {
 	// Run is the run's index (0 ≤ Run < Settings.Count).
 	Run      int
 	Settings Settings
-	// Warmup is true for intervals of the warmup, which are not recorded.
-	Warmup bool
 	// Final is true for the last snapshot of a run (possibly shorter than an
 	// interval).
 	Final bool
-	// Start is when the interval began; T its offset from the measured start
-	// (negative during warmup); Length its length.
+	// Start is when the interval began; T its offset from the measured start;
+	// Length its length.
 	Start  time.Time
 	T      time.Duration
 	Length time.Duration

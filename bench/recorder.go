@@ -54,7 +54,7 @@ func newLayout(s *Setup, m Model) layout {
 	return l
 }
 
-func (l layout) phase0() int  { return len(l.labels) }
+func (l layout) phase0() int   { return len(l.labels) }
 func (l layout) service0() int { return len(l.labels) + len(l.phases) }
 func (l layout) lagSlot() int  { return len(l.keys) - 1 }
 

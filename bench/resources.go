@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -22,19 +21,8 @@ type resourceMark struct {
 // readResources reads the counters; resetPeak first restarts the kernel's
 // peak-RSS tracking (Linux), so a run's peak is its own, not the process's.
 func readResources(resetPeak bool) resourceMark {
-	if resetPeak {
-		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-	}
 	var m resourceMark
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		m.user = time.Duration(ru.Utime.Nano())
-		m.sys = time.Duration(ru.Stime.Nano())
-		m.rss = int64(ru.Maxrss) * 1024
-	}
-	if hwm := procStatusKB("VmHWM:"); hwm > 0 {
-		m.rss = hwm * 1024
-	}
+	m.user, m.sys, m.rss = processUsage(resetPeak)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m.gcCount = ms.NumGC
@@ -43,6 +31,7 @@ func readResources(resetPeak bool) resourceMark {
 	return m
 }
 
+// procStatusKB reads a "kB" field of /proc/self/status (Linux); 0 elsewhere.
 func procStatusKB(key string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {

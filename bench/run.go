@@ -118,6 +118,7 @@ type runner struct {
 	iterations   bool
 
 	stop    atomic.Bool
+	stopped chan struct{} // closed with stop set
 	stopAt  atomic.Int64 // when the graceful stop came (ns since base), 0 if none
 	opCtxP  context.Context
 	opStop  context.CancelFunc
@@ -142,6 +143,7 @@ func newRunner(ctx context.Context, sc Scenario, wl Workload, setup *Setup, inde
 		lay:     newLayout(setup, set.Model()),
 		ivLen:   int64(set.Interval),
 		reports: make(chan *interval, 4*set.Concurrency),
+		stopped: make(chan struct{}),
 	}
 	r.measureStart = int64(set.Warmup)
 	r.iterations = set.Iterations > 0
@@ -183,6 +185,7 @@ func (r *runner) run() RunResult {
 	stopWatch := context.AfterFunc(r.ctx, func() {
 		r.stopAt.Store(r.now())
 		r.stop.Store(true)
+		close(r.stopped)
 		grace := r.set.Timeout
 		if grace <= 0 {
 			grace = stopGrace
@@ -223,6 +226,7 @@ type workerState struct {
 	started  bool
 	budget   int64 // iterations claimed and not yet done
 	finished bool
+	timer    *time.Timer // open model: waits for the next intended start
 }
 
 func (ws *workerState) loop() {
@@ -236,6 +240,7 @@ func (ws *workerState) runLoop() {
 	r := ws.r
 	defer func() {
 		if p := recover(); p != nil {
+			ws.octx.end()
 			iv := ws.w.iv
 			t := r.now()
 			iv.ops++
@@ -343,12 +348,11 @@ func (ws *workerState) openLoop() {
 		start := ws.t
 		generatorLate := false
 		if intended > start {
-			for intended > start { // sleep until due; Go timers may wake early or late
-				if r.stop.Load() {
+			for intended > start { // sleep until due; timers may wake early or late
+				if !ws.sleep(time.Duration(intended - start)) {
 					ws.finish()
 					return
 				}
-				time.Sleep(time.Duration(intended - start))
 				start = r.now()
 			}
 			generatorLate = start-intended > int64(LateThreshold)
@@ -391,6 +395,22 @@ func (ws *workerState) openLoop() {
 		if t1 >= ws.next && !ws.advance() {
 			return
 		}
+	}
+}
+
+// sleep waits for d, or until a graceful stop (false).
+func (ws *workerState) sleep(d time.Duration) bool {
+	if ws.timer == nil {
+		ws.timer = time.NewTimer(d)
+	} else {
+		ws.timer.Reset(d)
+	}
+	select {
+	case <-ws.timer.C:
+		return true
+	case <-ws.r.stopped:
+		ws.timer.Stop()
+		return false
 	}
 }
 
