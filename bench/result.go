@@ -30,11 +30,17 @@ type Result struct {
 
 // ScenarioResult holds the runs of one scenario.
 type ScenarioResult struct {
-	Name     string            `json:"name"`
-	Workload string            `json:"workload"`
-	Model    Model             `json:"model"`
-	Params   map[string]any    `json:"params"`
-	Settings Settings          `json:"settings"`
+	Name     string         `json:"name"`
+	Workload string         `json:"workload"`
+	Model    Model          `json:"model"`
+	Params   map[string]any `json:"params"`
+	Settings Settings       `json:"settings"`
+	// Labels are the workload's labels: the keys of each run's latency that
+	// split its ops ("op" holds all of them); Phases are its sub-phase
+	// timings. Other latency keys are "<label>.service" and "schedule_lag"
+	// (open model).
+	Labels   []string          `json:"labels"`
+	Phases   []string          `json:"phases,omitempty"`
 	Notes    []string          `json:"notes,omitempty"`
 	Partial  bool              `json:"partial,omitempty"`
 	Runs     []RunResult       `json:"runs"`

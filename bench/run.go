@@ -81,6 +81,8 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		return res, &SetupError{sc.Name, fmt.Errorf("label %q is reserved for all ops", OverallKey)}
 	}
 	res.Notes = slices.Clone(setup.Notes)
+	res.Labels = slices.Clone(setup.labelNames())
+	res.Phases = slices.Clone(setup.phases)
 	for i := 0; i < set.Count; i++ {
 		if ctx.Err() != nil {
 			res.Partial = true
@@ -119,7 +121,7 @@ type runner struct {
 
 	stop    atomic.Bool
 	stopped chan struct{} // closed with stop set
-	stopAt  atomic.Int64 // when the graceful stop came (ns since base), 0 if none
+	stopAt  atomic.Int64  // when the graceful stop came (ns since base), 0 if none
 	opCtxP  context.Context
 	opStop  context.CancelFunc
 	reports chan *interval
