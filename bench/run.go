@@ -207,6 +207,7 @@ func (r *runner) run() RunResult {
 	wg.Wait()
 	for _, ws := range workers {
 		ws.octx.release()
+		ws.precise.close()
 	}
 	<-colDone
 
@@ -228,7 +229,8 @@ type workerState struct {
 	started  bool
 	budget   int64 // iterations claimed and not yet done
 	finished bool
-	timer    *time.Timer // open model: waits for the next intended start
+	timer    *time.Timer   // open model: waits for the next intended start
+	precise  *preciseTimer // open model: the last stretch of a wait
 }
 
 func (ws *workerState) loop() {
@@ -400,8 +402,22 @@ func (ws *workerState) openLoop() {
 	}
 }
 
-// sleep waits for d, or until a graceful stop (false).
+// coarseSleep is the wait above which the open model sleeps on a runtime
+// timer (and can be stopped) rather than on a preciseTimer.
+const coarseSleep = 2 * time.Millisecond
+
+// sleep waits for about d, or until a graceful stop (false). Long waits end
+// coarseSleep early on a runtime timer; the caller comes back for the rest,
+// which a preciseTimer waits out.
 func (ws *workerState) sleep(d time.Duration) bool {
+	if d <= coarseSleep {
+		if ws.precise == nil {
+			ws.precise = newPreciseTimer()
+		}
+		ws.precise.sleep(d)
+		return !ws.r.stop.Load()
+	}
+	d -= coarseSleep
 	if ws.timer == nil {
 		ws.timer = time.NewTimer(d)
 	} else {

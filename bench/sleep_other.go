@@ -1,0 +1,14 @@
+//go:build !linux
+
+package bench
+
+import "time"
+
+// preciseTimer falls back to the runtime's timers on this platform.
+type preciseTimer struct{}
+
+func newPreciseTimer() *preciseTimer { return nil }
+
+func (*preciseTimer) sleep(d time.Duration) { time.Sleep(d) }
+
+func (*preciseTimer) close() {}

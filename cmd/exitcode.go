@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"errors"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// Exit codes: the one mapping from outcomes to process status (DESIGN.md,
+// "Exit codes"). CI scripts depend on these numbers.
+const (
+	// ExitOK: done; no regression, no failed threshold or critical alert.
+	ExitOK = 0
+	// ExitGate: a regression, a failed threshold or a critical alert.
+	ExitGate = 1
+	// ExitUsage: a usage, configuration or input error.
+	ExitUsage = 2
+	// ExitMeasure: the run could not measure (setup failed, every op failed).
+	ExitMeasure = 3
+)
+
+// exitError carries the exit code an error maps to. Errors without one are
+// usage/input errors.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks a command-line error: its message gets a hint naming the
+// help of the command it came from.
+type usageError struct {
+	err  error
+	hint string // e.g. "run 'perfkit run --help'"
+}
+
+func (e *usageError) Error() string {
+	if e.hint == "" {
+		return oneLine(e.err.Error())
+	}
+	return oneLine(e.err.Error()) + "; " + e.hint
+}
+func (e *usageError) Unwrap() error { return e.err }
+
+// measureErr wraps err as a "could not measure" outcome (exit 3).
+func measureErr(err error) error { return &exitError{code: ExitMeasure, err: err} }
+
+// gateErr wraps err as "the gate said no" (exit 1). Nothing produces it yet:
+// thresholds and compare will.
+func gateErr(err error) error { return &exitError{code: ExitGate, err: err} }
+
+// exitCode maps the outcome of a command to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var se *bench.SetupError
+	if errors.As(err, &se) {
+		return ExitMeasure
+	}
+	return ExitUsage
+}

@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/report"
+)
+
+// progress is an observer that keeps one status line on a terminal, redrawn
+// in place each interval. cmd attaches it only when stderr is a TTY, so logs
+// and CI output stay clean.
+type progress struct {
+	w     io.Writer
+	mu    sync.Mutex
+	drawn bool
+}
+
+var _ bench.Observer = (*progress)(nil)
+
+// Interval redraws the line.
+func (p *progress) Interval(s *bench.Snapshot) {
+	line := progressLine(s)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+	p.drawn = true
+}
+
+// clear erases the line, so what follows on the terminal starts clean.
+func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}
+
+// progressLine is the status of a run after an interval: scenario, run i/n
+// elapsed/total (or ops/iterations), ops, ops/s and p99 of the
+// interval, and errors so far.
+func progressLine(s *bench.Snapshot) string {
+	var b strings.Builder
+	b.WriteString(s.Scenario)
+	count := max(s.Settings.Count, 1)
+	fmt.Fprintf(&b, "  run %d/%d", s.Run+1, count)
+	if s.Settings.Iterations > 0 {
+		fmt.Fprintf(&b, "  %s  ops %d/%d", seconds(s.Elapsed), s.TotalOps, s.Settings.Iterations)
+	} else {
+		fmt.Fprintf(&b, "  %s/%s  ops %d", seconds(s.Elapsed), seconds(s.Settings.Duration), s.TotalOps)
+	}
+	rate := 0.0
+	if s.Length > 0 {
+		rate = float64(s.Ops) / s.Length.Seconds()
+	}
+	fmt.Fprintf(&b, "  %s ops/s", report.Rate(rate))
+	if h := s.Latency[bench.OverallKey]; h != nil && h.TotalCount() > 0 {
+		fmt.Fprintf(&b, "  p99 %s", report.Duration(h.ValueAtQuantile(99)))
+	}
+	fmt.Fprintf(&b, "  errors %d", s.TotalErrors)
+	return b.String()
+}
+
+// seconds shows a progress clock to a tenth of a second.
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%.1fs", max(d, 0).Seconds())
+}

@@ -1,0 +1,321 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// settingSpec is a run setting. Its long flag name is also its config key and,
+// as PERFKIT_<NAME>, its environment variable.
+type settingSpec struct {
+	bench.Param
+	short string
+	// floatFlag registers a float64 flag instead of the string flag Float
+	// kinds get (those accept "5%").
+	floatFlag bool
+	set       func(s *bench.Settings, v any)
+}
+
+func settingSpecs() []settingSpec {
+	d := bench.DefaultSettings()
+	return []settingSpec{
+		{Param: bench.Param{Name: "concurrency", Kind: bench.Int, Default: strconv.Itoa(d.Concurrency),
+			Help: "closed model: workers; open model: cap on ops in flight"}, short: "c",
+			set: func(s *bench.Settings, v any) { s.Concurrency = clampInt(v.(int64)) }},
+		{Param: bench.Param{Name: "rate", Kind: bench.Float, Default: "0",
+			Help: "open model: target ops per second; 0 = closed model"}, short: "r", floatFlag: true,
+			set: func(s *bench.Settings, v any) { s.Rate = v.(float64) }},
+		{Param: bench.Param{Name: "arrival", Kind: bench.String, Default: d.Arrival,
+			Help: "open model arrivals: constant or poisson"},
+			set: func(s *bench.Settings, v any) { s.Arrival = v.(string) }},
+		{Param: bench.Param{Name: "duration", Kind: bench.Duration, Default: d.Duration.String(),
+			Help: "measured time per run"}, short: "d",
+			set: func(s *bench.Settings, v any) { s.Duration = v.(time.Duration) }},
+		{Param: bench.Param{Name: "iterations", Kind: bench.Int, Default: "0",
+			Help: "measured ops per run, instead of a duration"}, short: "n",
+			set: func(s *bench.Settings, v any) { s.Iterations = v.(int64) }},
+		{Param: bench.Param{Name: "warmup", Kind: bench.Duration, Default: d.Warmup.String(),
+			Help: "run before measuring, not recorded"},
+			set: func(s *bench.Settings, v any) { s.Warmup = v.(time.Duration) }},
+		{Param: bench.Param{Name: "count", Kind: bench.Int, Default: strconv.Itoa(d.Count),
+			Help: "independent runs per scenario (the samples compare uses)"},
+			set: func(s *bench.Settings, v any) { s.Count = clampInt(v.(int64)) }},
+		{Param: bench.Param{Name: "timeout", Kind: bench.Duration, Default: d.Timeout.String(),
+			Help: "per-op timeout (0: none)"},
+			set: func(s *bench.Settings, v any) { s.Timeout = v.(time.Duration) }},
+		{Param: bench.Param{Name: "interval", Kind: bench.Duration, Default: d.Interval.String(),
+			Help: "length of the live snapshots and of the result's time series"},
+			set: func(s *bench.Settings, v any) { s.Interval = v.(time.Duration) }},
+		{Param: bench.Param{Name: "max-error-rate", Kind: bench.Float, Default: strconv.FormatFloat(d.MaxErrorRate, 'g', -1, 64),
+			Help: "error rate above which a run is marked invalid (0.1 or 10%)"},
+			set: func(s *bench.Settings, v any) { s.MaxErrorRate = v.(float64) }},
+	}
+}
+
+func clampInt(n int64) int {
+	const maxInt = int64(^uint(0) >> 1)
+	if n > maxInt {
+		return int(maxInt)
+	}
+	if n < -maxInt {
+		return int(-maxInt)
+	}
+	return int(n)
+}
+
+// settingKeys lists the per-scenario run settings by long name.
+func settingKeys() []string {
+	specs := settingSpecs()
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// runFlagNames lists every flag of `perfkit run` that is not a workload param.
+func runFlagNames() []string {
+	return append(settingKeys(), "out", "no-save", "format", "config")
+}
+
+// layer is where a value came from, lowest precedence first.
+type layer int
+
+const (
+	fromDefault   layer = iota // the declared default
+	fromConfigTop              // a top-level key of the config file
+	fromScenario               // the scenario's own key in the config file
+	fromEnv                    // a PERFKIT_* variable
+	fromFlag                   // a flag given on the command line
+)
+
+// origin says where a value came from, for precedence and error messages.
+type origin struct {
+	layer layer
+	where string // "--concurrency", "PERFKIT_CONCURRENCY", "perfkit.yaml:7"
+}
+
+// wrap attributes err to the origin: config positions lead (file:line: ...),
+// flags and variables trail.
+func (o origin) wrap(scenario string, err error) error {
+	switch o.layer {
+	case fromConfigTop, fromScenario:
+		return fmt.Errorf("%s: scenario %s: %w", o.where, scenario, err)
+	case fromFlag, fromEnv:
+		return fmt.Errorf("scenario %s: %w (from %s)", scenario, err, o.where)
+	}
+	return fmt.Errorf("scenario %s: %w", scenario, err)
+}
+
+// resolver merges the layers of configuration, highest first: a flag given, a
+// PERFKIT_* variable, the scenario's own config keys, the config file's top
+// level, the declared default. Flags, variables, top-level config and defaults
+// live in the one viper instance; scenario keys sit between its layers, so
+// they are consulted by hand.
+type resolver struct {
+	v     *viper.Viper
+	flags *pflag.FlagSet
+	cfg   *configFile // nil: no config file
+}
+
+// paramKey is a workload param's viper key (also its place in the config:
+// params.NAME at the top level).
+func paramKey(name string) string { return "params." + name }
+
+// bind registers flags, variables and defaults with viper, and the config
+// file's top level.
+func (r *resolver) bind(params []*paramFlag) error {
+	for _, s := range settingSpecs() {
+		r.v.SetDefault(s.Name, s.Default)
+	}
+	for _, k := range runFlagNames() {
+		if f := r.flags.Lookup(k); f != nil {
+			if err := r.v.BindPFlag(k, f); err != nil {
+				return err
+			}
+		}
+		if err := r.v.BindEnv(k, envName(k)); err != nil {
+			return err
+		}
+	}
+	for _, p := range params {
+		if f := r.flags.Lookup(p.name); f != nil {
+			if err := r.v.BindPFlag(paramKey(p.name), f); err != nil {
+				return err
+			}
+		}
+		if err := r.v.BindEnv(paramKey(p.name), envName(p.name)); err != nil {
+			return err
+		}
+	}
+	if r.cfg != nil {
+		return r.v.MergeConfigMap(r.cfg.topMap())
+	}
+	return nil
+}
+
+// envSet reports whether the variable is set and not empty (viper's rule).
+func envSet(name string) bool { return os.Getenv(name) != "" }
+
+// lookupSetting returns the raw value of a run setting for a scenario
+// (sc nil: one run by workload name, without scenario keys).
+func (r *resolver) lookupSetting(key string, sc *scenarioConfig) (any, origin) {
+	if f := r.flags.Lookup(key); f != nil && f.Changed {
+		return flagRaw(f), origin{fromFlag, "--" + key}
+	}
+	if envSet(envName(key)) {
+		return r.v.Get(key), origin{fromEnv, envName(key)}
+	}
+	if sc != nil {
+		if cv, ok := sc.settings[key]; ok {
+			return cv.raw, origin{fromScenario, r.cfg.where(cv.line)}
+		}
+	}
+	if r.cfg != nil && r.v.InConfig(key) {
+		return r.v.Get(key), origin{fromConfigTop, r.cfg.where(r.cfg.top[key].line)}
+	}
+	return r.v.Get(key), origin{fromDefault, "default"}
+}
+
+// lookupParam returns the raw value of a workload param for a scenario, or
+// false when no layer sets it (the workload's default applies).
+func (r *resolver) lookupParam(p bench.Param, sc *scenarioConfig) (any, origin, bool) {
+	key := paramKey(p.Name)
+	if f := r.flags.Lookup(p.Name); f != nil && f.Changed {
+		return flagRaw(f), origin{fromFlag, "--" + p.Name}, true
+	}
+	if env := envName(p.Name); envSet(env) {
+		raw := r.v.Get(key)
+		if s, ok := raw.(string); ok && p.Kind == bench.Strings {
+			// One value per line: a list in one variable, commas kept.
+			raw = strings.Split(strings.TrimRight(s, "\n"), "\n")
+		}
+		return raw, origin{fromEnv, env}, true
+	}
+	if sc != nil {
+		if cv, ok := sc.params[p.Name]; ok {
+			return cv.raw, origin{fromScenario, r.cfg.where(cv.line)}, true
+		}
+	}
+	if r.cfg != nil && r.v.InConfig(key) {
+		return r.v.Get(key), origin{fromConfigTop, r.cfg.where(r.cfg.top["params"].line)}, true
+	}
+	return nil, origin{}, false
+}
+
+// resolveSettings merges a scenario's run settings and validates them.
+func (r *resolver) resolveSettings(name string, sc *scenarioConfig) (bench.Settings, error) {
+	var s bench.Settings
+	origins := map[string]origin{}
+	for _, spec := range settingSpecs() {
+		raw, o := r.lookupSetting(spec.Name, sc)
+		v, err := spec.Parse(raw)
+		if err != nil {
+			return s, o.wrap(name, fmt.Errorf("%s: %w", spec.Name, err))
+		}
+		spec.set(&s, v)
+		origins[spec.Name] = o
+	}
+	// Duration and iterations are alternatives: the one set at the higher
+	// layer wins (-n 500 replaces the default 10s, and a config file's
+	// iterations). Both at the same layer is left for Validate to refuse.
+	od, on := origins["duration"], origins["iterations"]
+	switch {
+	case on.layer > od.layer:
+		s.Duration = 0
+	case od.layer > on.layer:
+		s.Iterations = 0
+	}
+	if err := s.Validate(); err != nil {
+		key, _, _ := strings.Cut(err.Error(), " ")
+		o, ok := origins[key]
+		if !ok {
+			return s, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		if key == "duration" && strings.Contains(err.Error(), "iterations") && on.layer > fromDefault {
+			if od.layer == fromDefault {
+				o = on
+			} else if od.where != on.where {
+				o.where += " and " + on.where
+			}
+		}
+		return s, o.wrap(name, err)
+	}
+	return s, nil
+}
+
+// resolveParams merges a scenario's workload params, checks each against its
+// declaration (naming where a bad value came from), then lets the definition
+// resolve them with defaults.
+func (r *resolver) resolveParams(name string, def *bench.Definition, sc *scenarioConfig) (bench.Values, error) {
+	raw := map[string]any{}
+	for _, p := range def.Params {
+		v, o, ok := r.lookupParam(p, sc)
+		if !ok {
+			continue
+		}
+		parsed, err := p.Parse(v)
+		if err == nil && p.Check != nil {
+			err = p.Check(parsed)
+		}
+		if err != nil {
+			return bench.Values{}, o.wrap(name, fmt.Errorf("param %s: %w", p.Name, err))
+		}
+		raw[p.Name] = v
+	}
+	vals, err := def.Resolve(raw)
+	if err != nil {
+		return bench.Values{}, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	return vals, nil
+}
+
+// resolveScenario builds a runnable scenario. The workload is built now, so a
+// bad parameter (a malformed targets file) is a configuration error before
+// anything runs, not a failed measurement.
+func (r *resolver) resolveScenario(name string, def *bench.Definition, sc *scenarioConfig) (bench.Scenario, error) {
+	settings, err := r.resolveSettings(name, sc)
+	if err != nil {
+		return bench.Scenario{}, err
+	}
+	vals, err := r.resolveParams(name, def, sc)
+	if err != nil {
+		return bench.Scenario{}, err
+	}
+	w, err := def.New(vals)
+	if err != nil {
+		return bench.Scenario{}, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	return bench.Scenario{
+		Name:     name,
+		Workload: def.Name,
+		Params:   vals,
+		New:      newOnce(w, def, vals),
+		Settings: settings,
+	}, nil
+}
+
+// newOnce hands the engine the workload built during validation, and builds a
+// fresh one should it ask again.
+func newOnce(w bench.Workload, def *bench.Definition, vals bench.Values) func() (bench.Workload, error) {
+	var mu sync.Mutex
+	return func() (bench.Workload, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if w != nil {
+			first := w
+			w = nil
+			return first, nil
+		}
+		return def.New(vals)
+	}
+}

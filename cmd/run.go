@@ -1,0 +1,550 @@
+package cmd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/report"
+)
+
+// ResultsDir is where results go when -o is not given.
+const ResultsDir = ".perfkit/results"
+
+// RunOptions is everything `perfkit run` does, resolved from flags, the
+// PERFKIT_* environment and the config file before anything runs.
+type RunOptions struct {
+	IO *IOStreams
+	// Scenarios are validated and ready, in the order they run.
+	Scenarios []bench.Scenario
+	Format    report.Format
+	// Out is the result file; "" means ResultsDir/<UTC time>-<id>.json.
+	Out    string
+	NoSave bool
+	// ConfigFile is the config file read, "" when none.
+	ConfigFile string
+	// Warnings are printed on stderr before running (unset ${VAR}s).
+	Warnings []string
+
+	Notify func(c chan<- os.Signal) (stop func())
+	Exit   func(code int)
+	Now    func() time.Time
+}
+
+const runLong = `Run scenarios and save the result as JSON.
+
+With no names, run every scenario of the config file, or, without a config
+file, the default suite: every built-in workload against its embedded target.
+A name is a scenario of the config file, else a built-in workload
+('perfkit workloads' lists them). Workload params are flags too: --url, --header...
+
+Every setting comes from, highest first: a flag given; a PERFKIT_* variable
+(the long flag name upper-cased, dashes as underscores: PERFKIT_CONCURRENCY,
+PERFKIT_DURATION, PERFKIT_URL; a list param takes one value per line); the
+scenario's key in the config file; a top-level key of the config file; the
+declared default. -n replaces the default duration; -d and -n both given is an
+error.
+
+The config file is --config, else ./perfkit.yaml, else
+$XDG_CONFIG_HOME/perfkit/perfkit.yaml (~/.config/perfkit/perfkit.yaml):
+
+  concurrency: 16            # top-level run keys: defaults for every scenario
+  scenarios:
+    - name: api
+      workload: fetch
+      duration: 30s
+      params:
+        url: [http://127.0.0.1:8080/health]
+        header: ["Authorization: Bearer ${API_TOKEN}"]
+
+SIGINT or SIGTERM stops gracefully and saves a partial result; a second one
+exits at once. Exit codes: 0 done; 2 bad flag, config or input; 3 could not
+measure (setup failed or every op failed).`
+
+const runExample = `  perfkit run
+  perfkit run fetch --url http://127.0.0.1:8080/ -c 64 -d 30s
+  perfkit run fetch -r 2000 --arrival poisson -d 1m -o r.json
+  perfkit run api --count 5 --format markdown`
+
+// NewCmdRun builds `perfkit run`. Its flags are the run settings and the
+// union of every workload's params. runF replaces runRun in tests that
+// check what the command line resolves to.
+func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
+	reg := registry(f.Workloads)
+	params, regErr := reg.paramFlags()
+	c := &cobra.Command{
+		Use:     "run [SCENARIO|WORKLOAD ...]",
+		Short:   "Run scenarios and save the result",
+		Long:    runLong,
+		Example: runExample,
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return reg.names(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if regErr != nil {
+				return regErr
+			}
+			opts, err := newRunOptions(f, c.Flags(), params, args)
+			if err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.SortFlags = false
+	for _, s := range settingSpecs() {
+		switch {
+		case s.floatFlag:
+			fl.Float64P(s.Name, s.short, 0, s.Help)
+		case s.Kind == bench.Int:
+			fl.Int64P(s.Name, s.short, 0, s.Help)
+		case s.Kind == bench.Duration:
+			fl.DurationP(s.Name, s.short, 0, s.Help)
+		default:
+			fl.StringP(s.Name, s.short, "", s.Help)
+		}
+		fl.Lookup(s.Name).DefValue = s.Default // shown in --help; the default layer is viper's
+	}
+	fl.StringP("out", "o", "", "result file (default "+ResultsDir+"/<UTC time>-<id>.json)")
+	fl.Bool("no-save", false, "write no result file")
+	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
+	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
+	for _, p := range params {
+		p.register(fl)
+	}
+	c.SetUsageFunc(runUsage)
+	return c
+}
+
+func formatNames() []string {
+	var out []string
+	for _, f := range report.Formats() {
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// runUsage lists run flags first, then each workload's params in a section
+// of its own.
+func runUsage(c *cobra.Command) error {
+	w := c.OutOrStderr()
+	fmt.Fprintf(w, "Usage:\n  %s\n", c.UseLine())
+	if c.HasExample() {
+		fmt.Fprintf(w, "\nExamples:\n%s\n", c.Example)
+	}
+	runFlags := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	runFlags.SortFlags = false
+	groups := map[string]*pflag.FlagSet{}
+	var order []string
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		ws, isParam := f.Annotations[annotationWorkloads]
+		if !isParam {
+			runFlags.AddFlag(f)
+			return
+		}
+		key := strings.Join(ws, ", ")
+		if groups[key] == nil {
+			groups[key] = pflag.NewFlagSet(key, pflag.ContinueOnError)
+			groups[key].SortFlags = false
+			order = append(order, key)
+		}
+		groups[key].AddFlag(f)
+	})
+	fmt.Fprintf(w, "\nFlags:\n%s", runFlags.FlagUsages())
+	for _, k := range order {
+		fmt.Fprintf(w, "\nParams of %s (see 'perfkit workloads %s'):\n%s", k, strings.Split(k, ",")[0], groups[k].FlagUsages())
+	}
+	if c.HasAvailableInheritedFlags() {
+		fmt.Fprintf(w, "\nGlobal Flags:\n%s", c.InheritedFlags().FlagUsages())
+	}
+	return nil
+}
+
+// newRunOptions resolves the command line, the environment and the config
+// file into runnable scenarios. Every input error surfaces here, before
+// anything runs.
+func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names []string) (*RunOptions, error) {
+	reg := registry(f.Workloads)
+	opts := &RunOptions{IO: f.IO, Notify: f.Notify, Exit: f.Exit, Now: f.Now}
+
+	given, _ := flags.GetString("config")
+	if given == "" {
+		given = os.Getenv(envName("config"))
+	}
+	path, err := findConfig(given)
+	if err != nil {
+		return nil, err
+	}
+	var cfg *configFile
+	if path != "" {
+		if cfg, err = loadConfig(path, reg); err != nil {
+			return nil, err
+		}
+		opts.ConfigFile = path
+		opts.Warnings = append(opts.Warnings, cfg.topWarnings...)
+	}
+	r := &resolver{v: f.Viper, flags: flags, cfg: cfg}
+	if err := r.bind(params); err != nil {
+		return nil, err
+	}
+
+	if err := r.resolveOutput(opts); err != nil {
+		return nil, err
+	}
+
+	type selected struct {
+		name string
+		def  *bench.Definition
+		sc   *scenarioConfig
+	}
+	var sel []selected
+	switch {
+	case len(names) > 0:
+		seen := map[string]bool{}
+		for _, n := range names {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			if sc, ok := cfg.scenario(n); ok {
+				def, _ := reg.lookup(sc.workload)
+				sel = append(sel, selected{n, def, sc})
+			} else if def, ok := reg.lookup(n); ok {
+				sel = append(sel, selected{n, def, nil})
+			} else {
+				configured := "none"
+				if cn := cfg.scenarioNames(); len(cn) > 0 {
+					configured = strings.Join(cn, ", ")
+				}
+				return nil, fmt.Errorf("unknown scenario or workload %q (configured: %s; workloads: %s)", n, configured, strings.Join(reg.names(), ", "))
+			}
+		}
+	case cfg != nil && len(cfg.scenarios) > 0:
+		for _, sc := range cfg.scenarios {
+			def, _ := reg.lookup(sc.workload)
+			sel = append(sel, selected{sc.name, def, sc})
+		}
+	default: // the default suite
+		for i := range reg {
+			sel = append(sel, selected{reg[i].Name, &reg[i], nil})
+		}
+	}
+
+	// A param flag must mean something to at least one selected scenario.
+	for _, p := range params {
+		f := flags.Lookup(p.name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		takes := slices.ContainsFunc(sel, func(s selected) bool { _, ok := s.def.Param(p.name); return ok })
+		if !takes {
+			var ws []string
+			for _, s := range sel {
+				ws = append(ws, s.name+" ("+s.def.Name+")")
+			}
+			return nil, &usageError{
+				err:  fmt.Errorf("--%s: not a param of the workload of %s (it is a param of %s)", p.name, strings.Join(ws, ", "), strings.Join(p.workloads, ", ")),
+				hint: "run 'perfkit workloads NAME' for a workload's params",
+			}
+		}
+	}
+
+	for _, s := range sel {
+		sc, err := r.resolveScenario(s.name, s.def, s.sc)
+		if err != nil {
+			return nil, err
+		}
+		opts.Scenarios = append(opts.Scenarios, sc)
+		if s.sc != nil {
+			opts.Warnings = append(opts.Warnings, s.sc.warnings...)
+		}
+	}
+	return opts, nil
+}
+
+// resolveOutput reads --format, --out and --no-save through their layers.
+func (r *resolver) resolveOutput(opts *RunOptions) error {
+	raw, o := r.lookupSetting("format", nil)
+	format, err := report.ParseFormat(fmt.Sprint(raw))
+	if err != nil {
+		return o.wrapGlobal(err)
+	}
+	opts.Format = format
+	raw, o = r.lookupSetting("no-save", nil)
+	noSave, err := bench.Param{Kind: bench.Bool}.Parse(raw)
+	if err != nil {
+		return o.wrapGlobal(fmt.Errorf("no-save: %w", err))
+	}
+	opts.NoSave = noSave.(bool)
+	raw, _ = r.lookupSetting("out", nil)
+	if raw != nil {
+		opts.Out = fmt.Sprint(raw)
+	}
+	if r.flags.Changed("out") && r.flags.Changed("no-save") && opts.NoSave {
+		return errors.New("--out and --no-save: give one or the other")
+	}
+	if opts.NoSave {
+		opts.Out = ""
+	}
+	return nil
+}
+
+// wrapGlobal attributes an error about a whole-run setting.
+func (o origin) wrapGlobal(err error) error {
+	switch o.layer {
+	case fromConfigTop, fromScenario:
+		return fmt.Errorf("%s: %w", o.where, err)
+	case fromFlag, fromEnv:
+		return fmt.Errorf("%w (from %s)", err, o.where)
+	}
+	return err
+}
+
+// runRun runs the scenarios one after the other, saves the result and
+// renders it. A stop (signal or ctx) ends the current scenario gracefully,
+// skips the rest, and still saves what was measured, marked partial.
+func runRun(ctx context.Context, opts *RunOptions) error {
+	// The progress observer and the signal handler write from goroutines of
+	// their own.
+	stderr := &lockedWriter{w: opts.IO.ErrOut}
+	for _, w := range opts.Warnings {
+		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
+	}
+	now := opts.Now()
+	id := newID()
+	path, err := prepareOut(opts.Out, opts.NoSave, now, id)
+	if err != nil {
+		return err
+	}
+
+	runCtx, signalled, stop := handleSignals(ctx, opts, stderr)
+	defer stop()
+
+	var obs []bench.Observer
+	var prog *progress
+	if opts.IO.IsStderrTTY() {
+		prog = &progress{w: stderr}
+		obs = append(obs, prog)
+	}
+	res := &bench.Result{
+		SchemaVersion: bench.SchemaVersion,
+		ID:            id,
+		CreatedAt:     now.UTC(),
+		Scenarios:     []bench.ScenarioResult{},
+	}
+	for _, sc := range opts.Scenarios {
+		sr, err := bench.Run(runCtx, sc, obs...)
+		if prog != nil {
+			prog.clear()
+		}
+		if err != nil {
+			var se *bench.SetupError
+			if errors.As(err, &se) {
+				return err
+			}
+			return fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+		stopped := runCtx.Err() != nil || sr.Partial
+		if err := unmeasured(sr, stopped); err != nil {
+			return measureErr(err)
+		}
+		res.Scenarios = append(res.Scenarios, sr)
+		if stopped {
+			res.Partial = true
+			break
+		}
+	}
+	cwd, _ := os.Getwd()
+	res.Env = bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
+
+	why := "stopped"
+	if signalled.Load() {
+		why = "stopped by signal"
+	}
+	switch {
+	case path != "":
+		if err := res.WriteFile(path); err != nil {
+			return fmt.Errorf("writing result %s: %w", path, err)
+		}
+		if res.Partial {
+			fmt.Fprintf(stderr, "%s: partial result saved to %s\n", why, path)
+		} else {
+			fmt.Fprintf(stderr, "result: %s\n", path)
+		}
+	case res.Partial:
+		fmt.Fprintf(stderr, "%s: partial result not saved (--no-save)\n", why)
+	}
+	return report.Write(opts.IO.Out, res, opts.Format)
+}
+
+func displayVersion() string {
+	v, _ := buildVersion()
+	return v
+}
+
+// handleSignals returns a context cancelled by the first SIGINT or SIGTERM
+// (the engine then stops gracefully); a second signal exits at once with 130.
+func handleSignals(parent context.Context, opts *RunOptions, stderr io.Writer) (context.Context, *atomic.Bool, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	var signalled atomic.Bool
+	if opts.Notify == nil {
+		return ctx, &signalled, cancel
+	}
+	ch := make(chan os.Signal, 2)
+	unsubscribe := opts.Notify(ch)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-ch:
+			signalled.Store(true)
+			nl := "" // leave the progress line (and the terminal's ^C) behind
+			if opts.IO.IsStderrTTY() {
+				nl = "\n"
+			}
+			fmt.Fprintf(stderr, "%sperfkit: stopping: finishing ops in flight (signal again to exit now)\n", nl)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-ch:
+			fmt.Fprintln(stderr, "perfkit: second signal: exiting without saving")
+			opts.Exit(130)
+		case <-done:
+		}
+	}()
+	return ctx, &signalled, func() {
+		unsubscribe()
+		close(done)
+		<-finished
+		cancel()
+	}
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// unmeasured reports a scenario whose numbers mean nothing: every op failed,
+// or (without a stop) none completed.
+func unmeasured(sr bench.ScenarioResult, stopped bool) error {
+	var ops, errs int64
+	kinds := map[string]int64{}
+	for _, run := range sr.Runs {
+		ops += run.Ops
+		errs += run.Errors
+		for k, n := range run.ErrorsByKind {
+			kinds[k] += n
+		}
+	}
+	switch {
+	case ops == 0 && !stopped:
+		return fmt.Errorf("scenario %s: no op completed", sr.Name)
+	case ops > 0 && errs == ops:
+		if stopped && kinds[bench.KindCanceled] == errs {
+			return nil
+		}
+		return fmt.Errorf("scenario %s: every op failed (%s)", sr.Name, kindList(kinds))
+	}
+	return nil
+}
+
+// kindList is "conn_refused 1200, timeout 3": most frequent first.
+func kindList(kinds map[string]int64) string {
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if kinds[names[i]] != kinds[names[j]] {
+			return kinds[names[i]] > kinds[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", k, kinds[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// newID is a result's ID: 16 random hex digits.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// prepareOut checks, before anything runs, that the result can be written:
+// the directory exists and is writable, and the path is not a directory. The
+// default path's directory is created. It returns "" with noSave.
+func prepareOut(out string, noSave bool, now time.Time, id string) (string, error) {
+	if noSave {
+		return "", nil
+	}
+	if out == "" {
+		if err := os.MkdirAll(ResultsDir, 0o755); err != nil {
+			return "", fmt.Errorf("cannot create %s: %w", ResultsDir, unwrapPath(err))
+		}
+		out = filepath.Join(ResultsDir, now.UTC().Format("20060102T150405Z")+"-"+id[:8]+".json")
+	}
+	dir := filepath.Dir(out)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("output %s: directory %s does not exist", out, dir)
+	case err != nil:
+		return "", fmt.Errorf("output %s: %w", out, unwrapPath(err))
+	case !st.IsDir():
+		return "", fmt.Errorf("output %s: %s is not a directory", out, dir)
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return "", fmt.Errorf("output %s: is a directory", out)
+	}
+	probe, err := os.CreateTemp(dir, ".perfkit-probe-*")
+	if err != nil {
+		return "", fmt.Errorf("output %s: directory %s is not writable: %w", out, dir, unwrapPath(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return out, nil
+}
+
+// unwrapPath drops the *PathError's path, which messages name already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
