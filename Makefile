@@ -15,9 +15,9 @@ FUZZ_TARGETS ?=
 
 all: lint test build
 
-## build: compile bin/perfkit with the version and commit stamped in
+## build: compile a static bin/perfkit with the version and commit stamped in
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/perfkit .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/perfkit .
 
 ## run: run the default suite on embedded targets (extra flags: make run ARGS='-d 3s')
 run:

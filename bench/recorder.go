@@ -71,14 +71,10 @@ func (l layout) newInterval() *interval {
 	return iv
 }
 
-// interval is what one worker records during one interval. The worker owns it
-// until it hands it to the collector at the interval's end; the collector
-// clears it and hands it back.
+// interval is what one worker records during one interval; the collector
+// keeps its own per-interval and total ones, merged from the workers'.
 type interval struct {
-	worker  int
-	idx     int // interval index the data belongs to
-	reached int // the worker reports nothing more for intervals below this
-	final   bool
+	idx int // interval index the data belongs to
 
 	ops      int64
 	errs     int64
@@ -109,7 +105,6 @@ func (iv *interval) recordPhase(p int, v int64) { record(iv.hists[iv.phase0+p], 
 func (iv *interval) reset() {
 	iv.ops, iv.errs, iv.busyNs = 0, 0, 0
 	iv.started, iv.late, iv.generatorLate, iv.lastStart = 0, 0, 0, 0
-	iv.final = false
 	for _, h := range iv.hists {
 		if h.TotalCount() > 0 {
 			h.Reset()

@@ -124,8 +124,7 @@ type runner struct {
 	stopAt  atomic.Int64  // when the graceful stop came (ns since base), 0 if none
 	opCtxP  context.Context
 	opStop  context.CancelFunc
-	reports chan *interval
-	free    []chan *interval
+	col     *collector
 
 	// closed model, iterations mode: measured ops not yet claimed
 	remaining atomic.Int64
@@ -144,7 +143,6 @@ func newRunner(ctx context.Context, sc Scenario, wl Workload, setup *Setup, inde
 		ctx: ctx, sc: sc, set: set, wl: wl, setup: setup, index: index, obs: obs,
 		lay:     newLayout(setup, set.Model()),
 		ivLen:   int64(set.Interval),
-		reports: make(chan *interval, 4*set.Concurrency),
 		stopped: make(chan struct{}),
 	}
 	r.measureStart = int64(set.Warmup)
@@ -167,11 +165,8 @@ func (r *runner) now() int64 { return int64(time.Since(r.base)) }
 // run performs one run: workers, collector, resources, validity.
 func (r *runner) run() RunResult {
 	n := r.set.Concurrency
-	r.free = make([]chan *interval, n)
 	workers := make([]*workerState, n)
 	for i := range workers {
-		r.free[i] = make(chan *interval, 2)
-		r.free[i] <- r.lay.newInterval()
 		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(r.index)<<32|0x9e3779b9))}
 	}
 	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
@@ -179,6 +174,7 @@ func (r *runner) run() RunResult {
 	defer opCancel()
 
 	col := newCollector(r, n)
+	r.col = col
 	r.base = time.Now()
 	startedAt := r.base.Add(time.Duration(r.measureStart))
 
@@ -466,28 +462,20 @@ func (ws *workerState) advance() bool {
 	return true
 }
 
-// handOff sends the current interval to the collector and starts recording
-// interval idx into a clean one.
+// handOff merges the current interval into the collector's and clears it
+// for interval idx. It runs once per interval per worker, never per op, so
+// the lock it takes is off the per-op path; and each worker needs only one
+// set of histograms.
 func (ws *workerState) handOff(idx int, final bool) {
-	r := ws.r
 	iv := ws.w.iv
-	iv.worker = ws.w.ID
-	iv.reached = idx
-	iv.final = final
-	r.reports <- iv
+	ws.r.col.add(ws.w.ID, iv, idx, final)
 	if final {
 		ws.w.iv = nil
 		return
 	}
-	var fresh *interval
-	select {
-	case fresh = <-r.free[ws.w.ID]:
-	default:
-		fresh = r.lay.newInterval()
-	}
-	fresh.idx = idx
+	iv.reset()
+	iv.idx = idx
 	ws.idx = idx
-	ws.w.iv = fresh
 }
 
 // finish hands the last interval over; the worker exits.
@@ -506,22 +494,50 @@ func (ws *workerState) finish() {
 // collector merges the workers' intervals into per-interval snapshots for the
 // observers and into the run's totals.
 type collector struct {
-	r       *runner
-	n       int
-	reached []int
+	r    *runner
+	n    int
+	wake chan struct{}
+
+	mu      sync.Mutex // guards the fields up to emitted
+	reached []int      // per worker: it reports nothing more below this interval
 	exited  int
-	emitted int // intervals emitted so far
 	pending map[int]*interval
+	emitted int // intervals emitted so far
+
 	total   *interval
 	series  []IntervalSummary
 	res0    resourceMark
 	res1    resourceMark
-	lastEnd int64
 	elapsed int64
 }
 
 func newCollector(r *runner, n int) *collector {
-	return &collector{r: r, n: n, reached: make([]int, n), pending: map[int]*interval{}, total: r.lay.newInterval()}
+	return &collector{
+		r: r, n: n, wake: make(chan struct{}, 1),
+		reached: make([]int, n), pending: map[int]*interval{}, total: r.lay.newInterval(),
+	}
+}
+
+// add merges a worker's interval; data for an interval already emitted
+// (a worker stalled in a long op) joins the next one to go out.
+func (c *collector) add(worker int, iv *interval, reached int, final bool) {
+	c.mu.Lock()
+	k := max(iv.idx, c.emitted)
+	p := c.pending[k]
+	if p == nil {
+		p = c.r.lay.newInterval()
+		c.pending[k] = p
+	}
+	p.merge(iv)
+	c.reached[worker] = reached
+	if final {
+		c.exited++
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (c *collector) loop() {
@@ -537,13 +553,12 @@ func (c *collector) loop() {
 		}
 		return tick.C
 	}
-	for c.exited < c.n {
+	for {
 		select {
 		case <-warm.C:
 			c.res0 = readResources(true)
 			tick = time.NewTimer(c.deadline(0))
-		case iv := <-r.reports:
-			c.add(iv)
+		case <-c.wake:
 		case <-tickC():
 			c.emit(false)
 			tick.Reset(c.deadline(c.emitted))
@@ -553,6 +568,12 @@ func (c *collector) loop() {
 			if tick != nil {
 				tick.Reset(c.deadline(c.emitted))
 			}
+		}
+		c.mu.Lock()
+		done := c.exited == c.n
+		c.mu.Unlock()
+		if done {
+			break
 		}
 	}
 	if tick != nil {
@@ -582,6 +603,8 @@ func (c *collector) deadline(k int) time.Duration {
 
 // ready reports whether every worker has moved past the next interval.
 func (c *collector) ready() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, x := range c.reached {
 		if x <= c.emitted {
 			return false
@@ -590,33 +613,11 @@ func (c *collector) ready() bool {
 	return c.exited < c.n
 }
 
-func (c *collector) add(iv *interval) {
-	c.reached[iv.worker] = iv.reached
-	if iv.final {
-		c.exited++
-	}
-	c.total.merge(iv)
-	k := max(iv.idx, c.emitted) // late data joins the next interval to go out
-	p := c.pending[k]
-	if p == nil {
-		p = c.r.lay.newInterval()
-		p.idx = k
-		c.pending[k] = p
-	}
-	p.merge(iv)
-	if !iv.final {
-		iv.reset()
-		select {
-		case c.r.free[iv.worker] <- iv:
-		default:
-		}
-	}
-}
-
 // emit closes interval c.emitted: summary into the series, snapshot to the
 // observers. The final emit folds in everything still pending.
 func (c *collector) emit(final bool) {
 	r := c.r
+	c.mu.Lock()
 	k := c.emitted
 	iv := c.pending[k]
 	delete(c.pending, k)
@@ -630,10 +631,12 @@ func (c *collector) emit(final bool) {
 			delete(c.pending, j)
 		}
 	}
+	c.emitted++
+	c.mu.Unlock()
 	if iv == nil {
 		iv = r.lay.newInterval()
 	}
-	c.emitted++
+	c.total.merge(iv)
 	length := r.ivLen
 	if final {
 		length = max(c.elapsed-int64(k)*r.ivLen, 0)

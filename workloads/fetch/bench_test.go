@@ -1,0 +1,93 @@
+package fetch
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// The target of the benchmarks: $PERFKIT_BENCH_URL (e.g. a local nginx
+// serving a 200-byte JSON document) or, when unset, an allocation-free raw
+// HTTP server in this process, so that allocs/op are the client's own.
+func benchParams(b *testing.B) map[string]any {
+	if u := os.Getenv("PERFKIT_BENCH_URL"); u != "" {
+		return map[string]any{"url": u}
+	}
+	return map[string]any{"url": newRawServer(b) + "/"}
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkOp is one worker's op after op: the per-op cost and allocations
+// of the HTTP/1.1 path (ns/op includes the round trip and the server).
+func BenchmarkOp(b *testing.B) {
+	f := build(b, benchParams(b))
+	s := start(b, f, 1, 10*time.Second)
+	w := bench.NewTestWorker(0, s)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	if _, err := f.Op(ctx, w); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := f.Op(ctx, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpParallel drives 64 workers at once, as -c 64 would, and reports
+// requests per CPU-second of this process (the load tool's efficiency, when
+// the target is external).
+func BenchmarkOpParallel(b *testing.B) {
+	benchParallel(b, benchParams(b))
+}
+
+// BenchmarkEmbedded is BenchmarkOpParallel against the embedded server: how
+// fast the default suite's target is (client and server share this process,
+// so req/cpu-s counts both).
+func BenchmarkEmbedded(b *testing.B) {
+	b.Run("http1", func(b *testing.B) { benchParallel(b, map[string]any{}) })
+	b.Run("h2c", func(b *testing.B) { benchParallel(b, map[string]any{"http2": true}) })
+}
+
+func benchParallel(b *testing.B, params map[string]any) {
+	const workers = 64
+	f := build(b, params)
+	s := start(b, f, workers, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	var ids atomic.Int64
+	var errs atomic.Int64
+	b.SetParallelism((workers + 1) / 2) // × GOMAXPROCS=2
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, t0 := cpuTime(), time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		w := bench.NewTestWorker(int(ids.Add(1)-1), s)
+		for pb.Next() {
+			if _, err := f.Op(ctx, w); err != nil {
+				errs.Add(1)
+			}
+		}
+	})
+	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	b.StopTimer()
+	if n := errs.Load(); n > 0 {
+		b.Fatalf("%d ops failed", n)
+	}
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "req/cpu-s")
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+}

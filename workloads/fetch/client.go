@@ -1,0 +1,188 @@
+package fetch
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// userAgent is sent unless a header sets another.
+const userAgent = "perfkit"
+
+// readBufferSize is fasthttp's per-connection read buffer, which also bounds
+// a response's header size (fasthttp's default, 4 KiB, is tight for cookies).
+const readBufferSize = 8 << 10
+
+// maxIdleConn closes a pooled connection unused this long. It is long enough
+// that a slow open-model rate doesn't pay a new connection per op (LIFO reuse
+// keeps the busy connections busy and lets the rest expire), and short enough
+// that fasthttp's idle-connection cleaner, which sleeps this long between
+// scans and can't be stopped, exits soon after Teardown.
+const maxIdleConn = 30 * time.Second
+
+// h1Client sends HTTP/1.1 through fasthttp: one HostClient per scheme and
+// host, each allowed as many connections as ops can be in flight, so no op
+// waits for a connection and connections don't churn.
+type h1Client struct {
+	hosts     []*fasthttp.HostClient
+	keepalive bool
+}
+
+func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Duration) *h1Client {
+	c := &h1Client{keepalive: cfg.keepalive}
+	index := map[string]int{}
+	for i := range targets {
+		t := &targets[i]
+		isTLS := t.url.Scheme == "https"
+		addr := fasthttp.AddMissingPort(t.url.Host, isTLS)
+		key := t.url.Scheme + "://" + addr
+		h, ok := index[key]
+		if !ok {
+			h = len(c.hosts)
+			index[key] = h
+			c.hosts = append(c.hosts, newHostClient(addr, isTLS, cfg.insecure, conc, timeout))
+		}
+		t.host = h
+	}
+	return c
+}
+
+func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Duration) *fasthttp.HostClient {
+	wait := timeout
+	if wait <= 0 {
+		wait = time.Hour // no per-op timeout: wait for a connection as long as it takes
+	}
+	return &fasthttp.HostClient{
+		Addr:        addr,
+		Name:        userAgent,
+		IsTLS:       isTLS,
+		TLSConfig:   &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // the user asked for it
+		DialTimeout: dial,
+		MaxConns:    conc,
+		// Under the engine's cap no op should wait; if one does (connections
+		// closing with keepalive=false), it waits within its deadline.
+		MaxConnWaitTimeout:  wait,
+		MaxIdleConnDuration: maxIdleConn,
+		ConnPoolStrategy:    fasthttp.LIFO,
+		ReadBufferSize:      readBufferSize,
+		// A load generator must not hide failures: retry once, and only when
+		// a pooled keep-alive connection turned out to be closed.
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr:                retryStale,
+		// Send paths exactly as given.
+		DisablePathNormalizing: true,
+	}
+}
+
+// dial opens a TCP connection within the op's remaining time (0: no limit).
+// It replaces fasthttp's default dialer, whose DNS cache runs a goroutine
+// for the life of the process.
+func dial(addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	return d.Dial("tcp", addr)
+}
+
+// retryStale retries an idempotent request whose connection the server had
+// closed before the response began (a keep-alive connection that went
+// stale), as net/http does; a reset or timeout is reported, not retried, and
+// so is anything on a POST or PATCH, which the server may have acted on.
+func retryStale(req *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+	return false, errors.Is(err, fasthttp.ErrConnectionClosed) && !req.Header.IsPost() && !req.Header.IsPatch()
+}
+
+// fill writes target t into req. It runs once per worker and slot, or per op
+// with more targets than slots.
+func (c *h1Client) fill(req *fasthttp.Request, t *preparedTarget) {
+	req.Reset()
+	req.Header.SetNoDefaultContentType(true)
+	req.Header.SetMethod(t.method)
+	req.SetRequestURI(t.uri)
+	for _, h := range t.headers {
+		if strings.EqualFold(h.name, "Host") {
+			req.Header.SetHost(h.value)
+			req.UseHostHeader = true
+			continue
+		}
+		req.Header.Add(h.name, h.value)
+	}
+	if len(t.body) > 0 {
+		req.SetBodyRaw(t.body) // shared, never written to
+	}
+	if !c.keepalive {
+		req.SetConnectionClose()
+	}
+}
+
+func (c *h1Client) close() {
+	for _, h := range c.hosts {
+		h.CloseIdleConnections()
+	}
+}
+
+// h2Client sends HTTP/2 through net/http: over TLS for https URLs, and h2c
+// with prior knowledge for http URLs.
+type h2Client struct {
+	tr   *http.Transport
+	reqs []*http.Request // one template per target; shallow-copied per op
+}
+
+func newH2Client(cfg config, conc int, targets []preparedTarget) *h2Client {
+	var p http.Protocols
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	d := &net.Dialer{KeepAlive: 30 * time.Second}
+	c := &h2Client{tr: &http.Transport{
+		DialContext:         d.DialContext,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: cfg.insecure}, //nolint:gosec // the user asked for it
+		ForceAttemptHTTP2:   true,
+		Protocols:           &p,
+		MaxConnsPerHost:     conc,
+		MaxIdleConnsPerHost: conc,
+		IdleConnTimeout:     maxIdleConn,
+		DisableKeepAlives:   !cfg.keepalive,
+		DisableCompression:  true, // as the HTTP/1.1 path: bodies as the server sends them
+	}}
+	for _, t := range targets {
+		r := &http.Request{
+			Method:     t.method,
+			URL:        t.url,
+			Proto:      "HTTP/2.0",
+			ProtoMajor: 2,
+			Header:     make(http.Header, len(t.headers)+1),
+			Host:       t.url.Host,
+		}
+		for _, h := range t.headers {
+			if strings.EqualFold(h.name, "Host") {
+				r.Host = h.value
+				continue
+			}
+			r.Header.Add(h.name, h.value)
+		}
+		if r.Header.Get("User-Agent") == "" {
+			r.Header.Set("User-Agent", userAgent)
+		}
+		c.reqs = append(c.reqs, r)
+	}
+	return c
+}
+
+func (c *h2Client) close() { c.tr.CloseIdleConnections() }
+
+// classifyCtx classifies a net/http error, which reports an expired context
+// in many shapes (a read error, a canceled stream): the context decides.
+func (t *errTable) classifyCtx(ctx context.Context, err error) error {
+	switch ctx.Err() {
+	case nil:
+		return t.classify(err)
+	case context.DeadlineExceeded:
+		return t.timeout
+	default:
+		return t.canceled
+	}
+}

@@ -1,0 +1,388 @@
+// Package fetch is perfkit's HTTP load workload: concurrent requests to one or
+// more URLs (or a vegeta-style targets file) under the engine's concurrency
+// limit, or, given no target, to an embedded server with a configurable
+// latency and error rate.
+//
+// HTTP/1.1 (plain and TLS) goes through fasthttp, whose client reuses request
+// and response buffers, so the per-op path allocates nothing and perfkit keeps
+// up with wrk on one machine; http2=true goes through net/http, the only
+// client here that speaks HTTP/2 (over TLS, or h2c with prior knowledge for
+// http:// URLs). Redirects are not followed: a 3xx is a success, as in wrk.
+//
+// Each op counts bytes_in and bytes_out, the response and request body sizes
+// (as vegeta counts them). A failed op is counted under timeout, conn_refused,
+// conn_reset, tls, decode, http_NNN for a status code ≥ 400, or error.
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// Name is the workload's name on the command line and in results.
+const Name = "fetch"
+
+// DefaultPayloadBytes is the embedded server's document size: the size of a
+// small JSON API response, and of the peer comparison's nginx document.
+const DefaultPayloadBytes = 200
+
+// Bounds of payload-bytes: the smallest document that is still JSON with
+// padding, and a size that keeps a worker's response buffer reasonable.
+const (
+	minPayloadBytes = 16
+	maxPayloadBytes = 64 << 20
+)
+
+// methodList names the request methods accepted.
+const methodList = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"
+
+func validMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
+}
+
+// Definition declares the fetch workload: its parameters and constructor.
+func Definition() bench.Definition {
+	return bench.Definition{
+		Name: Name,
+		Help: "HTTP requests to url(s) or a targets file; no target: an embedded JSON server",
+		Params: []bench.Param{
+			{Name: "url", Kind: bench.Strings, Help: "target URL, http:// or https:// (repeat for several, used round-robin); none: the embedded server", Redact: redactURL, Check: checkEach(checkURL)},
+			{Name: "targets", Kind: bench.String, Help: "targets file: METHOD URL lines, then Header: value lines and an @body-file line; a blank line ends a target (vegeta's http format)", Check: checkString(checkTargetsPath)},
+			{Name: "method", Kind: bench.String, Default: "GET", Help: "request method for url targets (" + methodList + ")", Check: checkString(checkMethod)},
+			{Name: "header", Kind: bench.Strings, Help: `request header "Name: value" (repeatable; added to every target)`, Redact: redactHeader, Check: checkEach(checkHeader)},
+			{Name: "body", Kind: bench.String, Help: "request body; @FILE reads it from a file (for targets without their own @body)", Check: checkString(checkBody)},
+			{Name: "decode-json", Kind: bench.Bool, Default: "false", Help: "parse each successful response body as JSON; failures count as kind decode"},
+			{Name: "keepalive", Kind: bench.Bool, Default: "true", Help: "reuse connections; false opens a connection per request"},
+			{Name: "http2", Kind: bench.Bool, Default: "false", Help: "speak HTTP/2: over TLS for https://, h2c with prior knowledge for http://"},
+			{Name: "insecure", Kind: bench.Bool, Default: "false", Help: "skip TLS certificate verification"},
+			{Name: "payload-bytes", Kind: bench.Int, Default: fmt.Sprint(DefaultPayloadBytes), Help: "embedded server: size of the JSON document it serves", Check: checkPayloadBytes},
+			{Name: "server-latency", Kind: bench.DistKind, Default: "0s", Help: "embedded server: latency added to each response (e.g. lognormal:p50=2ms,p99=20ms)"},
+			{Name: "server-error-rate", Kind: bench.Float, Default: "0", Help: "embedded server: share of responses that are 500s (e.g. 0.05 or 5%)", Check: checkErrorRate},
+		},
+		New: func(v bench.Values) (bench.Workload, error) {
+			cfg, err := newConfig(v)
+			if err != nil {
+				return nil, err
+			}
+			return newFetch(cfg), nil
+		},
+	}
+}
+
+// config is the validated form of the parameters.
+type config struct {
+	targets []target // empty: the embedded server
+	// The embedded server's target is sent with these.
+	method  string
+	headers []header
+	body    []byte
+
+	decodeJSON bool
+	keepalive  bool
+	http2      bool
+	insecure   bool
+
+	payloadBytes    int
+	serverLatency   bench.Dist
+	serverErrorRate float64
+}
+
+// target is one request the workload sends, round-robin with the others.
+type target struct {
+	method  string
+	url     *url.URL
+	headers []header
+	body    []byte
+}
+
+type header struct{ name, value string }
+
+func newConfig(v bench.Values) (config, error) {
+	cfg := config{
+		decodeJSON:      v.Bool("decode-json"),
+		keepalive:       v.Bool("keepalive"),
+		http2:           v.Bool("http2"),
+		insecure:        v.Bool("insecure"),
+		serverLatency:   v.Dist("server-latency"),
+		serverErrorRate: v.Float("server-error-rate"),
+	}
+	if err := checkPayloadBytes(v.Int("payload-bytes")); err != nil {
+		return config{}, fmt.Errorf("param payload-bytes: %w", err)
+	}
+	cfg.payloadBytes = int(v.Int("payload-bytes"))
+	if err := checkErrorRate(cfg.serverErrorRate); err != nil {
+		return config{}, fmt.Errorf("param server-error-rate: %w", err)
+	}
+
+	var globals []header
+	for _, h := range v.Strings("header") {
+		hd, err := parseHeader(h)
+		if err != nil {
+			return config{}, fmt.Errorf("param header: %w", err)
+		}
+		globals = append(globals, hd)
+	}
+	body, err := readBody(v.String("body"))
+	if err != nil {
+		return config{}, fmt.Errorf("param body: %w", err)
+	}
+
+	urls, file := v.Strings("url"), v.String("targets")
+	switch {
+	case len(urls) > 0 && file != "":
+		return config{}, errors.New("params url and targets both given: use one or the other")
+	case file != "":
+		ts, err := readTargetsFile(file)
+		if err != nil {
+			return config{}, fmt.Errorf("param targets: %w", err)
+		}
+		for _, t := range ts {
+			if t.body == nil {
+				t.body = body
+			}
+			t.headers = mergeHeaders(globals, t.headers)
+			cfg.targets = append(cfg.targets, t)
+		}
+	default:
+		m, err := parseMethod(v.String("method"))
+		if err != nil {
+			return config{}, fmt.Errorf("param method: %w", err)
+		}
+		cfg.method, cfg.headers, cfg.body = m, globals, body
+		for _, s := range urls {
+			u, err := parseURL(s)
+			if err != nil {
+				return config{}, fmt.Errorf("param url: %w", err)
+			}
+			cfg.targets = append(cfg.targets, target{method: m, url: u, headers: globals, body: body})
+		}
+	}
+	return cfg, nil
+}
+
+// mergeHeaders returns the global headers followed by a target's own; a
+// target's header replaces global ones of the same name.
+func mergeHeaders(globals, own []header) []header {
+	out := make([]header, 0, len(globals)+len(own))
+	for _, g := range globals {
+		if !slices.ContainsFunc(own, func(h header) bool { return strings.EqualFold(h.name, g.name) }) {
+			out = append(out, g)
+		}
+	}
+	return append(out, own...)
+}
+
+// parseURL accepts an absolute http or https URL with a host.
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("bad url %q: want an http:// or https:// URL with a host (e.g. http://127.0.0.1:8080/health)", redactURL(s))
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+func parseMethod(s string) (string, error) {
+	m := strings.ToUpper(strings.TrimSpace(s))
+	if !validMethod(m) {
+		return "", fmt.Errorf("bad method %q (accepted: %s)", s, methodList)
+	}
+	return m, nil
+}
+
+// parseHeader accepts "Name: value" with a token name. Content-Length and
+// Transfer-Encoding are refused: they follow from the body, and a wrong one
+// would break the connection's framing.
+func parseHeader(s string) (header, error) {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || !isToken(name) {
+		return header{}, fmt.Errorf("bad header %q: want \"Name: value\"", redactHeaderLoose(s))
+	}
+	if strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Transfer-Encoding") {
+		return header{}, fmt.Errorf("bad header %q: %s is set from the body", redactHeaderLoose(s), name)
+	}
+	return header{name: name, value: strings.TrimSpace(value)}, nil
+}
+
+// isToken reports whether s is an RFC 9110 token (a valid header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// readBody returns a literal body, or a file's contents for "@FILE".
+func readBody(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	path, isFile := strings.CutPrefix(s, "@")
+	if !isFile {
+		return []byte(s), nil
+	}
+	if path == "" {
+		return nil, errors.New(`bad body "@": want @FILE, e.g. @payload.json`)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("body file: %w", err)
+	}
+	return b, nil
+}
+
+func checkPayloadBytes(v any) error {
+	n, _ := v.(int64)
+	if n < minPayloadBytes || n > maxPayloadBytes {
+		return fmt.Errorf("payload-bytes %v: want %d..%d", v, minPayloadBytes, maxPayloadBytes)
+	}
+	return nil
+}
+
+func checkErrorRate(v any) error {
+	f, _ := v.(float64)
+	if !(f >= 0 && f <= 1) {
+		return fmt.Errorf("server-error-rate %v: want 0..1 (or 0%%..100%%)", v)
+	}
+	return nil
+}
+
+func checkURL(s string) error    { _, err := parseURL(s); return err }
+func checkMethod(s string) error { _, err := parseMethod(s); return err }
+func checkHeader(s string) error { _, err := parseHeader(s); return err }
+
+func checkBody(s string) error {
+	if s == "@" {
+		_, err := readBody(s)
+		return err
+	}
+	return nil
+}
+
+func checkTargetsPath(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := os.Stat(s); err != nil {
+		return fmt.Errorf("targets file: %w", err)
+	}
+	return nil
+}
+
+// checkEach adapts a check of one string to a Strings param.
+func checkEach(f func(string) error) func(any) error {
+	return func(v any) error {
+		l, _ := v.([]string)
+		for _, s := range l {
+			if err := f(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// checkString adapts a check of one string to a String param.
+func checkString(f func(string) error) func(any) error {
+	return func(v any) error {
+		s, _ := v.(string)
+		return f(s)
+	}
+}
+
+// Redaction. Results and errors must never carry a secret: the password of
+// a URL, secret-looking query values, and the values of credential headers.
+
+const redacted = "REDACTED"
+
+// sensitive reports whether a header or query parameter name looks like it
+// carries a credential.
+func sensitive(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range [...]string{"auth", "token", "secret", "key", "cookie", "passw", "session", "signature"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURL hides a URL's password (as url.URL.Redacted does, "xxxxx") and
+// the values of secret-looking query parameters.
+func redactURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		// Unparseable: keep the scheme and host part only if we can tell them.
+		if i := strings.LastIndexByte(s, '@'); i >= 0 {
+			if j := strings.Index(s, "://"); j >= 0 && j < i {
+				return s[:j+3] + "xxxxx" + s[i:]
+			}
+		}
+		return s
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		changed := false
+		for k := range q {
+			if sensitive(k) {
+				for i := range q[k] {
+					q[k][i] = redacted
+				}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.Redacted()
+}
+
+// redactHeader hides the value of a credential header ("Name: REDACTED").
+func redactHeader(s string) string {
+	name, _, ok := strings.Cut(s, ":")
+	if ok && sensitive(strings.TrimSpace(name)) {
+		return strings.TrimSpace(name) + ": " + redacted
+	}
+	if !ok {
+		return redactHeaderLoose(s)
+	}
+	return s
+}
+
+// redactHeaderLoose redacts a malformed header: if it mentions a credential,
+// only its first word is kept.
+func redactHeaderLoose(s string) string {
+	if name, _, ok := strings.Cut(s, ":"); ok {
+		if sensitive(name) {
+			return strings.TrimSpace(name) + ": " + redacted
+		}
+		return s
+	}
+	if f := strings.Fields(s); len(f) > 1 && sensitive(s) {
+		return f[0] + " " + redacted
+	}
+	return s
+}

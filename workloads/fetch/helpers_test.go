@@ -1,0 +1,64 @@
+package fetch
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// build resolves raw params as the command line would and builds the workload.
+func build(tb testing.TB, raw map[string]any) *fetch {
+	tb.Helper()
+	def := Definition()
+	v, err := def.Resolve(raw)
+	if err != nil {
+		tb.Fatalf("Resolve(%v): %v", raw, err)
+	}
+	w, err := def.New(v)
+	if err != nil {
+		tb.Fatalf("New(%v): %v", raw, err)
+	}
+	return w.(*fetch)
+}
+
+// buildErr returns the error that resolving or building raw params gives.
+func buildErr(raw map[string]any) error {
+	def := Definition()
+	v, err := def.Resolve(raw)
+	if err != nil {
+		return err
+	}
+	_, err = def.New(v)
+	return err
+}
+
+// start sets f up as the engine would and tears it down at the end of the test.
+func start(tb testing.TB, f *fetch, conc int, timeout time.Duration) *bench.Setup {
+	tb.Helper()
+	s := &bench.Setup{Concurrency: conc, Model: bench.ModelClosed, Timeout: timeout}
+	if err := f.Setup(context.Background(), s); err != nil {
+		tb.Fatalf("Setup: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := f.Teardown(ctx); err != nil {
+			tb.Errorf("Teardown: %v", err)
+		}
+	})
+	return s
+}
+
+// op runs one op under a deadline, as the engine would.
+func op(f *fetch, w *bench.Worker, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, err := f.Op(ctx, w)
+	return err
+}
+
+func ctxWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

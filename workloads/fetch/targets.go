@@ -1,0 +1,146 @@
+package fetch
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A targets file lists requests the way vegeta's http format does:
+//
+//	# comment
+//	GET http://127.0.0.1:8080/users?id=1
+//	Authorization: Bearer abc
+//
+//	POST http://127.0.0.1:8080/users
+//	Content-Type: application/json
+//	@body.json
+//
+// A target is a "METHOD URL" line, then its "Name: value" headers and at most
+// one "@FILE" body line (relative paths are relative to the targets file). A
+// blank line, or the next "METHOD URL" line, ends a target.
+
+// syntaxError is a targets file error positioned at a line.
+type syntaxError struct {
+	file string
+	line int
+	err  error
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("%s:%d: %v", e.file, e.line, e.err) }
+func (e *syntaxError) Unwrap() error { return e.err }
+
+// maxTargetsLine bounds one line of a targets file (a long URL).
+const maxTargetsLine = 1 << 20
+
+func readTargetsFile(path string) ([]target, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("targets file: %w", err)
+	}
+	defer f.Close()
+	return parseTargets(f, path, filepath.Dir(path))
+}
+
+// parseTargets reads targets from r; name is the file's name in errors and
+// dir the directory relative body paths are read from.
+func parseTargets(r io.Reader, name, dir string) ([]target, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxTargetsLine)
+	var (
+		ts   []target
+		cur  *target // the target being read; nil after a blank line
+		line int
+	)
+	bad := func(err error) error { return &syntaxError{file: name, line: line, err: err} }
+	for sc.Scan() {
+		line++
+		s := sc.Text()
+		if line == 1 {
+			s = strings.TrimPrefix(s, "\ufeff") // a byte order mark
+		}
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+			cur = nil
+			continue
+		case strings.HasPrefix(s, "#"):
+			continue
+		}
+		if cur == nil || looksLikeRequestLine(s) {
+			t, err := parseRequestLine(s)
+			if err != nil {
+				return nil, bad(err)
+			}
+			ts = append(ts, t)
+			cur = &ts[len(ts)-1]
+			continue
+		}
+		if p, ok := strings.CutPrefix(s, "@"); ok {
+			if cur.body != nil {
+				return nil, bad(fmt.Errorf("second body line %q: a target has at most one @FILE", s))
+			}
+			if p == "" {
+				return nil, bad(errors.New(`bad body line "@": want @FILE`))
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, bad(fmt.Errorf("body: %w", err))
+			}
+			cur.body = b
+			continue
+		}
+		h, err := parseHeader(s)
+		if err != nil {
+			return nil, bad(err)
+		}
+		cur.headers = append(cur.headers, h)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, line+1, err)
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("%s: no targets (want lines like \"GET http://127.0.0.1:8080/\")", name)
+	}
+	return ts, nil
+}
+
+// looksLikeRequestLine tells a "METHOD URL" line inside a target (which
+// starts the next target, as in vegeta) from a header: a word of letters,
+// then a URL.
+func looksLikeRequestLine(s string) bool {
+	f := strings.Fields(s)
+	return len(f) == 2 && isLetters(f[0]) && strings.Contains(f[1], "://")
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func parseRequestLine(s string) (target, error) {
+	f := strings.Fields(s)
+	if len(f) != 2 || !isLetters(f[0]) {
+		return target{}, fmt.Errorf("bad request line %q: want \"METHOD URL\" (a blank line ends a target's headers)", redactHeaderLoose(s))
+	}
+	m, err := parseMethod(f[0])
+	if err != nil {
+		return target{}, err
+	}
+	u, err := parseURL(f[1])
+	if err != nil {
+		return target{}, err
+	}
+	return target{method: m, url: u}, nil
+}

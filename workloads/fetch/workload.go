@@ -1,0 +1,203 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/perfkit/perfkit/bench"
+	"github.com/valyala/fasthttp"
+)
+
+// fetch is the workload: the targets it sends to, the client it sends with
+// (fasthttp for HTTP/1.1, net/http for HTTP/2) and, given no target, the
+// embedded server it sends to.
+type fetch struct {
+	cfg  config
+	errs *errTable
+
+	// Set by Setup.
+	targets  []preparedTarget
+	bytesIn  bench.Counter
+	bytesOut bench.Counter
+	h1       *h1Client // nil with http2
+	h2       *h2Client // nil without http2
+	srv      *server   // nil with a url or targets
+}
+
+// preparedTarget is a target in the forms the clients need, built once.
+type preparedTarget struct {
+	target
+	uri  string // absolute URL as sent
+	host int    // index of its HostClient (HTTP/1.1)
+}
+
+// worker is the per-worker state kept in bench.Worker.State: request and
+// response buffers reused op after op, and the round-robin position.
+type worker struct {
+	next int // index of the next target
+
+	// HTTP/1.1: a request per slot, refilled only when the slot's target
+	// changes (never, with up to maxSlots targets).
+	reqs   []*fasthttp.Request
+	slotOf []int // target held by each slot; -1: none yet
+	resp   fasthttp.Response
+
+	// HTTP/2: the response body buffer.
+	buf bytes.Buffer
+}
+
+// maxSlots bounds the requests a worker keeps ready, so a targets file of
+// thousands of lines doesn't cost thousands of requests per worker.
+const maxSlots = 64
+
+func newFetch(cfg config) *fetch { return &fetch{cfg: cfg, errs: newErrTable()} }
+
+var _ bench.Workload = (*fetch)(nil)
+
+// Setup starts the embedded server when no target was given, declares the
+// byte counters and builds a client sized to the concurrency.
+func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
+	f.bytesIn = s.Counter("bytes_in")
+	f.bytesOut = s.Counter("bytes_out")
+	conc := s.Concurrency
+	if conc <= 0 {
+		conc = bench.DefaultConcurrency
+	}
+
+	targets := f.cfg.targets
+	if len(targets) == 0 {
+		srv, err := startServer(serverConfig{
+			payloadBytes: f.cfg.payloadBytes,
+			latency:      f.cfg.serverLatency,
+			errorRate:    f.cfg.serverErrorRate,
+			h2c:          f.cfg.http2,
+		})
+		if err != nil {
+			return fmt.Errorf("embedded server: %w", err)
+		}
+		f.srv = srv
+		targets = []target{{method: f.cfg.method, url: srv.url, headers: f.cfg.headers, body: f.cfg.body}}
+		s.Embedded = true
+		s.Notes = append(s.Notes, fmt.Sprintf("embedded target %s (no url given)", srv.url))
+	}
+
+	f.targets = make([]preparedTarget, len(targets))
+	for i, t := range targets {
+		f.targets[i] = preparedTarget{target: t, uri: t.url.String()}
+	}
+	if f.cfg.http2 {
+		f.h2 = newH2Client(f.cfg, conc, f.targets)
+	} else {
+		f.h1 = newH1Client(f.cfg, conc, f.targets, s.Timeout)
+	}
+	return nil
+}
+
+// Teardown closes the client's connections, then stops the embedded server
+// and waits for its goroutines.
+func (f *fetch) Teardown(ctx context.Context) error {
+	if f.h1 != nil {
+		f.h1.close()
+	}
+	if f.h2 != nil {
+		f.h2.close()
+	}
+	if f.srv != nil {
+		if err := f.srv.close(ctx); err != nil {
+			return fmt.Errorf("embedded server: %w", err)
+		}
+	}
+	return nil
+}
+
+// Op sends the worker's next target and reads the whole response.
+func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
+	st, _ := w.State.(*worker)
+	if st == nil {
+		st = f.newWorker(w.ID)
+		w.State = st
+	}
+	i := st.next
+	if st.next++; st.next == len(f.targets) {
+		st.next = 0
+	}
+	t := &f.targets[i]
+	if f.h2 != nil {
+		return 0, f.op2(ctx, w, st, i)
+	}
+
+	slot := i % len(st.reqs)
+	req := st.reqs[slot]
+	if st.slotOf[slot] != i {
+		f.h1.fill(req, t)
+		st.slotOf[slot] = i
+	}
+	hc := f.h1.hosts[t.host]
+	var err error
+	if dl, ok := ctx.Deadline(); ok {
+		err = hc.DoDeadline(req, &st.resp, dl)
+	} else {
+		err = hc.Do(req, &st.resp)
+	}
+	if err != nil {
+		return 0, f.errs.classify(err)
+	}
+	return 0, f.done(w, t, st.resp.StatusCode(), st.resp.Body())
+}
+
+// done counts a response's bytes and reports its status and, with
+// decode-json, whether its body is JSON.
+func (f *fetch) done(w *bench.Worker, t *preparedTarget, code int, body []byte) error {
+	w.Count(f.bytesOut, int64(len(t.body)))
+	w.Count(f.bytesIn, int64(len(body)))
+	if code >= 400 {
+		return f.errs.status(code)
+	}
+	if f.cfg.decodeJSON && !json.Valid(body) {
+		return f.errs.decode
+	}
+	return nil
+}
+
+func (f *fetch) newWorker(id int) *worker {
+	st := &worker{next: id % len(f.targets)}
+	if f.h1 != nil {
+		n := min(len(f.targets), maxSlots)
+		st.reqs = make([]*fasthttp.Request, n)
+		st.slotOf = make([]int, n)
+		for i := range st.reqs {
+			st.reqs[i] = new(fasthttp.Request)
+			st.slotOf[i] = -1
+		}
+	}
+	return st
+}
+
+// op2 is Op over net/http (HTTP/2). It allocates (net/http does per request);
+// the body goes into the worker's reused buffer.
+func (f *fetch) op2(ctx context.Context, w *bench.Worker, st *worker, i int) error {
+	t := &f.targets[i]
+	req := f.h2.reqs[i].WithContext(ctx)
+	if len(t.body) > 0 {
+		body := t.body
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := f.h2.tr.RoundTrip(req)
+	if err != nil {
+		return f.errs.classifyCtx(ctx, err)
+	}
+	st.buf.Reset()
+	_, err = st.buf.ReadFrom(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return f.errs.classifyCtx(ctx, err)
+	}
+	return f.done(w, t, resp.StatusCode, st.buf.Bytes())
+}
