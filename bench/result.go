@@ -62,6 +62,7 @@ type RunResult struct {
 	Latency        map[string]LatencySummary `json:"latency"`
 	ErrorsByKind   map[string]int64          `json:"errors_by_kind"`
 	Counters       map[string]int64          `json:"counters"`
+	Derived        map[string]float64        `json:"derived,omitempty"`
 	Schedule       *ScheduleStats            `json:"schedule,omitempty"`
 	Intervals      []IntervalSummary         `json:"intervals"`
 	Resources      Resources                 `json:"resources"`

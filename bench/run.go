@@ -90,6 +90,9 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		}
 		r := newRunner(ctx, sc, wl, setup, i, obs)
 		run := r.run()
+		if d, ok := wl.(Deriver); ok {
+			run.Derived = d.Derive(&run)
+		}
 		res.Runs = append(res.Runs, run)
 		if run.Partial {
 			res.Partial = true

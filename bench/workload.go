@@ -20,6 +20,15 @@ type Workload interface {
 	Teardown(ctx context.Context) error
 }
 
+// Deriver is implemented by workloads that derive figures from a finished
+// run: hit ratios per cache level, a pool's utilisation, the speedup of a
+// parallel batch over running it serially. The engine calls Derive after
+// each run; the figures go into the run's "derived" map. Names ending in
+// "_ratio" or "_efficiency" are shares (0..1) and print as percentages.
+type Deriver interface {
+	Derive(run *RunResult) map[string]float64
+}
+
 // Label selects the histogram an op's latency goes to. Labels are small
 // integers handed out by Setup.Label so the per-op path never looks a name up.
 type Label uint16

@@ -105,6 +105,7 @@ func fullResult() *bench.Result {
 		"acquire_wait": lat(40_000, 0.1, 0.2, 0.3, 0.4, 0.5),
 	})
 	cacheRun.Counters = map[string]int64{"l1_hits": 1_700_000, "l2_hits": 260_000, "misses": 40_000}
+	cacheRun.Derived = map[string]float64{"l1_hit_ratio": 0.85, "speedup": 7.234}
 	cache := bench.ScenarioResult{
 		Name: "cache", Workload: "cache", Model: bench.ModelClosed, Settings: bench.DefaultSettings(),
 		Labels: []string{"l1_hit", "l2_hit", "miss"}, Phases: []string{"acquire_wait"},

@@ -184,6 +184,9 @@ func scenarioNotes(s *bench.ScenarioResult) []string {
 	if line := countersLine(s); line != "" {
 		notes = append(notes, line)
 	}
+	if line := derivedLine(s); line != "" {
+		notes = append(notes, line)
+	}
 	if s.Model == bench.ModelOpen {
 		notes = append(notes, s.Name+": open model: latency from each op's intended start (coordinated omission corrected); service time from its actual start")
 	}
@@ -304,6 +307,37 @@ func countersLine(s *bench.ScenarioResult) string {
 		parts = append(parts, k+" "+v)
 	}
 	return s.Name + " counters: " + strings.Join(parts, ", ")
+}
+
+// derivedLine lists the figures a workload derived from its runs (hit
+// ratios, speedup, utilisation): the median across runs of each.
+func derivedLine(s *bench.ScenarioResult) string {
+	vals := map[string][]float64{}
+	for _, run := range s.Runs {
+		for k, v := range run.Derived {
+			vals[k] = append(vals[k], v)
+		}
+	}
+	if len(vals) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		v := median(vals[k])
+		var f string
+		if strings.HasSuffix(k, "_ratio") || strings.HasSuffix(k, "_efficiency") || k == "efficiency" || k == "utilisation" {
+			f = strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
+		} else {
+			f = strconv.FormatFloat(v, 'g', 3, 64)
+		}
+		parts = append(parts, k+" "+f)
+	}
+	return s.Name + ": " + strings.Join(parts, ", ")
 }
 
 func modelOf(s *bench.ScenarioResult) string {
