@@ -45,6 +45,24 @@ type ScenarioResult struct {
 	Partial  bool              `json:"partial,omitempty"`
 	Runs     []RunResult       `json:"runs"`
 	Profiles map[string]string `json:"profiles,omitempty"`
+	// Sweep is set when this scenario is one step of a sweep (perfkit run
+	// --sweep): the step is a scenario of its own, so compare and reports
+	// treat it like any other, and this says which sweep it belongs to.
+	Sweep *SweepStep `json:"sweep,omitempty"`
+}
+
+// SweepStep places a scenario result in a sweep: scenario Base run with Param
+// set to Value, the Index-th (from 0) of the values given.
+type SweepStep struct {
+	// Param is the run setting ("concurrency", "rate") or workload param
+	// the sweep varies.
+	Param string `json:"param"`
+	// Value is the step's value as given on the command line or in the
+	// config file (redacted like the param).
+	Value string `json:"value"`
+	// Base is the name of the scenario that was swept.
+	Base  string `json:"base"`
+	Index int    `json:"index"`
 }
 
 // RunResult is one independent run: the sample unit of compare.

@@ -591,6 +591,15 @@ func (c *collector) loop() {
 	if !r.iterations && !c.stoppedEarly() {
 		c.elapsed = max(c.elapsed, r.measureEnd-r.measureStart)
 	}
+	// Intervals the collector had not caught up with go out one by one; the
+	// last is the final one.
+	last := c.emitted
+	for k := range c.pending {
+		last = max(last, k)
+	}
+	for c.emitted < last {
+		c.emit(false)
+	}
 	c.emit(true)
 }
 

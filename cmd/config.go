@@ -35,7 +35,7 @@ type scenarioConfig struct {
 	name     string
 	workload string
 	line     int
-	settings map[string]configValue // run settings by long flag name
+	settings map[string]configValue // run settings and sweep, by long flag name
 	params   map[string]configValue
 	warnings []string // ${VAR}s of this scenario that are not set
 }
@@ -53,7 +53,7 @@ var scenarioKeys = []string{"name", "workload", "params"}
 // baseline-dir and compare belong to later commands; run accepts and ignores
 // them so one file serves all commands.
 func topKeys() []string {
-	return []string{"scenarios", "params", "format", "out", "no-save", "baseline-dir", "compare"}
+	return []string{"scenarios", "params", sweepKey, "format", "out", "no-save", "baseline-dir", "compare"}
 }
 
 // findConfig returns the config file to read: the one given (which must
@@ -149,6 +149,7 @@ func (cf *configFile) loadScenarios(seq *yaml.Node, workloads registry) error {
 		return fmt.Errorf("%s:%d: scenarios: expected a list of scenarios (- name: ...), found %s", cf.path, seq.Line, nodeKind(seq))
 	}
 	accepted := append(slices.Clone(scenarioKeys), settingKeys()...)
+	accepted = append(accepted, sweepKey)
 	seen := map[string]int{}
 	for _, item := range seq.Content {
 		if item.Kind != yaml.MappingNode {

@@ -84,7 +84,7 @@ func settingKeys() []string {
 
 // runFlagNames lists every flag of `perfkit run` that is not a workload param.
 func runFlagNames() []string {
-	return append(settingKeys(), "out", "no-save", "format", "config")
+	return append(settingKeys(), sweepKey, "out", "no-save", "format", "config")
 }
 
 // layer is where a value came from, lowest precedence first.
@@ -257,6 +257,20 @@ func (r *resolver) resolveSettings(name string, sc *scenarioConfig) (bench.Setti
 // declaration (naming where a bad value came from), then lets the definition
 // resolve them with defaults.
 func (r *resolver) resolveParams(name string, def *bench.Definition, sc *scenarioConfig) (bench.Values, error) {
+	raw, err := r.rawParams(name, def, sc)
+	if err != nil {
+		return bench.Values{}, err
+	}
+	vals, err := def.Resolve(raw)
+	if err != nil {
+		return bench.Values{}, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	return vals, nil
+}
+
+// rawParams merges the params some layer sets for a scenario, each checked
+// against its declaration; params no layer sets are left out.
+func (r *resolver) rawParams(name string, def *bench.Definition, sc *scenarioConfig) (map[string]any, error) {
 	raw := map[string]any{}
 	for _, p := range def.Params {
 		v, o, ok := r.lookupParam(p, sc)
@@ -268,15 +282,11 @@ func (r *resolver) resolveParams(name string, def *bench.Definition, sc *scenari
 			err = p.Check(parsed)
 		}
 		if err != nil {
-			return bench.Values{}, o.wrap(name, fmt.Errorf("param %s: %w", p.Name, err))
+			return nil, o.wrap(name, fmt.Errorf("param %s: %w", p.Name, err))
 		}
 		raw[p.Name] = v
 	}
-	vals, err := def.Resolve(raw)
-	if err != nil {
-		return bench.Values{}, fmt.Errorf("scenario %s: %w", name, err)
-	}
-	return vals, nil
+	return raw, nil
 }
 
 // resolveScenario builds a runnable scenario. The workload is built now, so a

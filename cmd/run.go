@@ -31,9 +31,13 @@ const ResultsDir = ".perfkit/results"
 // PERFKIT_* environment and the config file before anything runs.
 type RunOptions struct {
 	IO *IOStreams
-	// Scenarios are validated and ready, in the order they run.
+	// Scenarios are validated and ready, in the order they run. A swept
+	// scenario is here once per step.
 	Scenarios []bench.Scenario
-	Format    report.Format
+	// Sweeps[i], when not nil, marks Scenarios[i] as a step of a sweep; the
+	// run records it on the step's result. Parallel to Scenarios.
+	Sweeps []*bench.SweepStep
+	Format report.Format
 	// Out is the result file; "" means ResultsDir/<UTC time>-<id>.json.
 	Out    string
 	NoSave bool
@@ -73,6 +77,14 @@ $XDG_CONFIG_HOME/perfkit/perfkit.yaml (~/.config/perfkit/perfkit.yaml):
         url: [http://127.0.0.1:8080/health]
         header: ["Authorization: Bearer ${API_TOKEN}"]
 
+--sweep PARAM=v1,v2,... runs one measured step per value (each a full warmup
+and --count runs) of a run setting (concurrency, rate, duration, iterations,
+warmup, timeout) or a workload param. Each step is a scenario of its own,
+NAME[PARAM=v]; below the table comes the knee: the first step after which
+throughput never rises more than 5% while p99 rises more than 5% to the next
+step. One --sweep per run (no grids); values are split on commas. Config key:
+sweep: PARAM=v1,v2,...
+
 SIGINT or SIGTERM stops gracefully and saves a partial result; a second one
 exits at once. Exit codes: 0 done; 2 bad flag, config or input; 3 could not
 measure (setup failed or every op failed).`
@@ -80,6 +92,7 @@ measure (setup failed or every op failed).`
 const runExample = `  perfkit run
   perfkit run fetch --url http://127.0.0.1:8080/ -c 64 -d 30s
   perfkit run fetch -r 2000 --arrival poisson -d 1m -o r.json
+  perfkit run fetch --sweep concurrency=1,4,16,64 -d 5s
   perfkit run api --count 5 --format markdown`
 
 // NewCmdRun builds `perfkit run`. Its flags are the run settings and the
@@ -125,6 +138,7 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 		}
 		fl.Lookup(s.Name).DefValue = s.Default // shown in --help; the default layer is viper's
 	}
+	fl.Var(&sweepValue{}, sweepKey, "one measured step per value of a run setting ("+strings.Join(sweepSettings(), ", ")+") or a workload param; once per run")
 	fl.StringP("out", "o", "", "result file (default "+ResultsDir+"/<UTC time>-<id>.json)")
 	fl.Bool("no-save", false, "write no result file")
 	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
@@ -269,15 +283,49 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 		}
 	}
 
+	// A sweep from a flag, a variable or the config's top level applies to
+	// every selected scenario it means something to, as a param flag does;
+	// one that means nothing to any of them is an error.
+	var unswept []*bench.Definition
+	var global origin
+	var globalSweep sweep
+	globalSwept := false
 	for _, s := range sel {
-		sc, err := r.resolveScenario(s.name, s.def, s.sc)
+		sw, o, ok, err := r.lookupSweep(s.sc)
 		if err != nil {
-			return nil, err
+			if o.layer == fromScenario {
+				return nil, o.wrap(s.name, err)
+			}
+			return nil, o.wrapGlobal(err)
 		}
-		opts.Scenarios = append(opts.Scenarios, sc)
+		if ok && o.layer != fromScenario && !sweepTakes(s.def, sw.param) {
+			if !slices.Contains(unswept, s.def) {
+				unswept = append(unswept, s.def)
+			}
+			global, globalSweep, ok = o, sw, false
+		}
+		if ok {
+			scs, steps, err := r.expandSweep(s.name, s.def, s.sc, sw, o)
+			if err != nil {
+				return nil, err
+			}
+			opts.Scenarios = append(opts.Scenarios, scs...)
+			opts.Sweeps = append(opts.Sweeps, steps...)
+			globalSwept = globalSwept || o.layer != fromScenario
+		} else {
+			sc, err := r.resolveScenario(s.name, s.def, s.sc)
+			if err != nil {
+				return nil, err
+			}
+			opts.Scenarios = append(opts.Scenarios, sc)
+			opts.Sweeps = append(opts.Sweeps, nil)
+		}
 		if s.sc != nil {
 			opts.Warnings = append(opts.Warnings, s.sc.warnings...)
 		}
+	}
+	if !globalSwept && len(unswept) > 0 {
+		return nil, global.wrapGlobal(errNotSweepable(globalSweep.param, unswept...))
 	}
 	return opts, nil
 }
@@ -352,8 +400,13 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		CreatedAt:     now.UTC(),
 		Scenarios:     []bench.ScenarioResult{},
 	}
-	for _, sc := range opts.Scenarios {
+	var failed error
+	for i, sc := range opts.Scenarios {
 		sr, err := bench.Run(runCtx, sc, obs...)
+		if i < len(opts.Sweeps) && opts.Sweeps[i] != nil {
+			step := *opts.Sweeps[i]
+			sr.Sweep = &step
+		}
 		if prog != nil {
 			prog.clear()
 		}
@@ -365,8 +418,10 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 			return fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
 		stopped := runCtx.Err() != nil || sr.Partial
-		if err := unmeasured(sr, stopped); err != nil {
-			return measureErr(err)
+		// A scenario that measured nothing is still data: it is saved and
+		// shown, the other scenarios run, and the exit code says so.
+		if err := unmeasured(sr, stopped); err != nil && failed == nil {
+			failed = measureErr(err)
 		}
 		res.Scenarios = append(res.Scenarios, sr)
 		if stopped {
@@ -394,7 +449,10 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	case res.Partial:
 		fmt.Fprintf(stderr, "%s: partial result not saved (--no-save)\n", why)
 	}
-	return report.Write(opts.IO.Out, res, opts.Format)
+	if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
+		return err
+	}
+	return failed
 }
 
 func displayVersion() string {

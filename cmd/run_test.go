@@ -395,12 +395,23 @@ func TestRunEveryOpFailed(t *testing.T) {
 	if code != ExitMeasure {
 		t.Errorf("exit %d, want %d", code, ExitMeasure)
 	}
-	if out != "" {
-		t.Errorf("stdout %q", out)
+	// The failures are data: shown, saved, and the exit code says so.
+	if !strings.Contains(out, "conn_refused") || !strings.Contains(out, "100%") {
+		t.Errorf("stdout does not show the failures: %q", out)
 	}
-	oneErrorLine(t, errOut, "scenario fetch: every op failed (conn_refused ")
-	if files := resultFiles(t); len(files) > 0 {
-		t.Errorf("an unmeasured run left a result: %v", files)
+	lines := strings.SplitAfter(strings.TrimSuffix(errOut, "\n"), "\n")
+	oneErrorLine(t, lines[len(lines)-1]+"\n", "scenario fetch: every op failed (conn_refused ")
+	files := resultFiles(t)
+	if len(files) != 1 {
+		t.Fatalf("result files %v, want one", files)
+	}
+	res, err := bench.ReadResult(filepath.Join(ResultsDir, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.Scenarios[0].Runs[0]
+	if run.Ops == 0 || run.Errors != run.Ops || run.Valid {
+		t.Errorf("saved run: ops %d errors %d valid %v", run.Ops, run.Errors, run.Valid)
 	}
 }
 

@@ -25,7 +25,8 @@ type row struct {
 }
 
 // view is what every text renderer shows: the rows and, below them, the
-// notes (invalid runs, errors, schedule, workload notes, partial results).
+// notes (invalid runs, errors, schedule, workload notes, the knee of each
+// sweep, partial results).
 type view struct {
 	rows  []row
 	notes []string
@@ -46,6 +47,9 @@ func newView(r *bench.Result) view {
 		for _, n := range scenarioNotes(s) {
 			v.notes = append(v.notes, oneLine(n))
 		}
+	}
+	for _, steps := range sweepGroups(r.Scenarios) {
+		v.notes = append(v.notes, oneLine(kneeLine(steps)))
 	}
 	if len(r.Scenarios) == 0 {
 		v.notes = append(v.notes, "no scenarios in this result")

@@ -15,7 +15,8 @@ import (
 // WriteTable writes r as an aligned text table, one row per scenario and an
 // indented row per latency label when a scenario records several, followed
 // by the notes: invalid runs, errors by kind, open-model schedule, counters,
-// the workloads' own notes, and whether the result is partial.
+// the workloads' own notes, the knee of each sweep (see Knee), and whether
+// the result is partial.
 //
 // A scenario row aggregates its runs: total ops, the median throughput, the
 // error rate over all runs, the median across runs of each latency
