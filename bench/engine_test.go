@@ -469,3 +469,17 @@ func TestCancelInterruptsOpenModelWait(t *testing.T) {
 		t.Fatalf("stop took %v", waited)
 	}
 }
+
+func TestSingleLabelHasOverall(t *testing.T) {
+	wl := &testWorkload{setup: func(s *Setup) error { s.Label("batch"); return nil }}
+	for _, rate := range []float64{0, 1000} {
+		res := mustRun(t, scenario(wl, func(s *Settings) { s.Rate = rate; s.Duration = 100 * time.Millisecond }))
+		l := res.Runs[0].Latency
+		if l["batch"].Count == 0 || l[OverallKey].Count != l["batch"].Count {
+			t.Fatalf("rate %v: batch %d, op %d", rate, l["batch"].Count, l[OverallKey].Count)
+		}
+		if rate > 0 && l[OverallKey+ServiceSuffix].Count != l["batch"].Count {
+			t.Fatalf("op.service %d", l[OverallKey+ServiceSuffix].Count)
+		}
+	}
+}

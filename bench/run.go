@@ -713,13 +713,14 @@ func (l layout) counterMap(c []int64) map[string]int64 {
 }
 
 // latencyMap names an interval's histograms by latency key, adding the
-// overall "op" (and "op.service") when the workload has several labels.
+// overall "op" (and "op.service") when the workload's labels are not just
+// "op".
 func (l layout) latencyMap(iv *interval) map[string]*hdrhistogram.Histogram {
 	out := make(map[string]*hdrhistogram.Histogram, len(l.keys)+2)
 	for i, k := range l.keys {
 		out[k] = iv.hists[i]
 	}
-	if len(l.labels) > 1 {
+	if len(l.labels) > 1 || l.labels[0] != OverallKey {
 		out[OverallKey] = l.overall(iv)
 		if l.open {
 			h := NewHistogram()

@@ -59,7 +59,7 @@ func TestWorkloadsBadInput(t *testing.T) {
 	if code != ExitUsage || out != "" {
 		t.Errorf("exit %d, stdout %q", code, out)
 	}
-	oneErrorLine(t, errOut, `unknown workload "nope"`, "workloads: fetch")
+	oneErrorLine(t, errOut, `unknown workload "nope"`, "workloads: ", "fetch")
 
 	code, _, errOut = cli(t, "workloads", "a", "b")
 	if code != ExitUsage {

@@ -306,7 +306,7 @@ func TestRunBadInput(t *testing.T) {
 		{"negative rate", []string{"fetch", "-r", "-5"}, nil, []string{"rate -5", "must be 0"}},
 		{"unknown arrival", []string{"fetch", "--arrival", "burst"}, nil, []string{`arrival "burst"`, "constant, poisson"}},
 		{"bad max-error-rate", []string{"fetch", "--max-error-rate", "lots"}, nil, []string{`"lots" is not a number`, "--max-error-rate"}},
-		{"unknown name", []string{"nope"}, nil, []string{`unknown scenario or workload "nope"`, "configured: none", "workloads: fetch"}},
+		{"unknown name", []string{"nope"}, nil, []string{`unknown scenario or workload "nope"`, "configured: none", "workloads: ", "fetch"}},
 		{"unknown format", []string{"fetch", "--format", "xml"}, nil, []string{`format "xml"`, "table, json, markdown"}},
 		{"out and no-save", []string{"fetch", "-o", "r.json", "--no-save"}, nil, []string{"--out and --no-save"}},
 		{"param of wrong type (flag)", []string{"fetch", "--payload-bytes", "abc"}, nil, []string{`"abc"`, "--payload-bytes"}},

@@ -1,0 +1,289 @@
+// Package baseline keeps named perfkit results to compare new runs against:
+// DIR/NAME.json (default .perfkit/baselines), each written atomically, and a
+// copy of every save in a history directory beside it, named by time and git
+// commit, so trends can be drawn later.
+package baseline
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// Defaults of the store's places, relative to the working directory.
+const (
+	// DefaultDir holds the current baselines, one NAME.json each.
+	DefaultDir = ".perfkit/baselines"
+	// DefaultName is the baseline `perfkit baseline save` and `perfkit
+	// compare` use when none is named.
+	DefaultName = "default"
+	// ext is the baselines' file extension.
+	ext = ".json"
+)
+
+// Store is a directory of baselines and its history.
+type Store struct {
+	// Dir holds NAME.json files.
+	Dir string
+	// HistoryDir keeps every save as NAME/<UTC time>-<commit>.json; empty
+	// means "history" beside Dir (.perfkit/history for the default).
+	HistoryDir string
+	// Now stamps history entries; nil means time.Now.
+	Now func() time.Time
+}
+
+// Open returns the store in dir (DefaultDir when empty).
+func Open(dir string) Store {
+	return Store{Dir: cmp.Or(dir, DefaultDir)}
+}
+
+func (s Store) historyDir() string {
+	if s.HistoryDir != "" {
+		return s.HistoryDir
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(s.Dir)), "history")
+}
+
+func (s Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Path is where baseline name is stored.
+func (s Store) Path(name string) string { return filepath.Join(s.Dir, name+ext) }
+
+// ValidateName accepts names that are one plain file name: letters, digits,
+// and . _ - (not leading), so "main", "pr-123", "go1.26" but never a path
+// ("../x", "a/b") or a hidden file.
+func ValidateName(name string) error {
+	if name == "" {
+		return errors.New("baseline name is empty")
+	}
+	if name == "." || name == ".." || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "-") {
+		return fmt.Errorf("baseline name %q: must start with a letter or digit", name)
+	}
+	if len(name) > 128 {
+		return fmt.Errorf("baseline name %q: longer than 128 characters", name[:32]+"...")
+	}
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return fmt.Errorf("baseline name %q: only letters, digits, '.', '_' and '-' (no path separators)", name)
+		}
+	}
+	return nil
+}
+
+// NotFoundError reports a baseline that does not exist, with those that do.
+type NotFoundError struct {
+	Name string
+	Dir  string
+	Have []string
+}
+
+func (e *NotFoundError) Error() string {
+	if len(e.Have) == 0 {
+		return fmt.Sprintf("baseline %q not found in %s (no baselines saved yet: 'perfkit baseline save %s' saves the newest result)", e.Name, e.Dir, e.Name)
+	}
+	return fmt.Sprintf("baseline %q not found in %s (baselines: %s)", e.Name, e.Dir, strings.Join(e.Have, ", "))
+}
+
+func (e *NotFoundError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// Entry describes a saved baseline, for listings.
+type Entry struct {
+	Name string
+	Path string
+	// Saved is when the baseline was written (the file's time).
+	Saved time.Time
+	// Result is the baseline itself.
+	Result *bench.Result
+}
+
+// Save stores r as baseline name, atomically: a reader (or a racing save)
+// sees the old file or a new one, whole. A copy goes to the history, named
+// by the save time and the result's git commit. It returns the entry saved.
+func (s Store) Save(name string, r *bench.Result) (Entry, error) {
+	if err := ValidateName(name); err != nil {
+		return Entry{}, err
+	}
+	if r == nil {
+		return Entry{}, errors.New("no result to save")
+	}
+	now := s.now().UTC()
+	for _, d := range []string{s.Dir, filepath.Join(s.historyDir(), name)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
+		}
+	}
+	path := s.Path(name)
+	if err := r.WriteFile(path); err != nil {
+		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
+	}
+	commit := "nocommit"
+	if c := r.Env.GitCommit; c != "" {
+		commit = c[:min(len(c), 12)]
+		if r.Env.GitDirty {
+			commit += "-dirty"
+		}
+	}
+	id := r.ID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	hist := filepath.Join(s.historyDir(), name, fmt.Sprintf("%s-%s-%s.json", now.Format("20060102T150405.000000000Z"), commit, cmp.Or(id, "noid")))
+	if err := r.WriteFile(hist); err != nil {
+		return Entry{}, fmt.Errorf("baseline %s: history: %w", name, err)
+	}
+	return Entry{Name: name, Path: path, Saved: now, Result: r}, nil
+}
+
+// Load reads baseline name. A missing one is a *NotFoundError listing those
+// that exist.
+func (s Store) Load(name string) (*bench.Result, error) {
+	e, err := s.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	return e.Result, nil
+}
+
+// Get reads baseline name with its file time.
+func (s Store) Get(name string) (Entry, error) {
+	if err := ValidateName(name); err != nil {
+		return Entry{}, err
+	}
+	path := s.Path(name)
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		have, _ := s.Names()
+		return Entry{}, &NotFoundError{Name: name, Dir: s.Dir, Have: have}
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
+	}
+	r, err := bench.ReadResult(path)
+	if err != nil {
+		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
+	}
+	return Entry{Name: name, Path: path, Saved: st.ModTime(), Result: r}, nil
+}
+
+// Names lists the saved baselines, sorted.
+func (s Store) Names() ([]string, error) {
+	ents, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ext)
+		if ok && e.Type().IsRegular() && ValidateName(name) == nil {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// List reads every baseline. One that cannot be read is an error naming it:
+// a listing that silently skipped a broken baseline would hide it.
+func (s Store) List() ([]Entry, error) {
+	names, err := s.Names()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(names))
+	for _, n := range names {
+		e, err := s.Get(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Remove deletes baseline name; its history stays.
+func (s Store) Remove(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	err := os.Remove(s.Path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		have, _ := s.Names()
+		return &NotFoundError{Name: name, Dir: s.Dir, Have: have}
+	}
+	if err != nil {
+		return fmt.Errorf("baseline %s: %w", name, err)
+	}
+	return nil
+}
+
+// History lists the saved copies of baseline name, oldest first.
+func (s Store) History(name string) ([]string, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.historyDir(), name)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ext) && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Newest returns the most recently written result file in dir (by
+// modification time, then name): what `baseline save` and `compare` use
+// when not told which result.
+func Newest(dir string) (string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no results in %s: run 'perfkit run' first, or name a result file", dir)
+	}
+	if err != nil {
+		return "", err
+	}
+	var best string
+	var bestTime time.Time
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ext) || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		t := info.ModTime()
+		if best == "" || t.After(bestTime) || t.Equal(bestTime) && e.Name() > filepath.Base(best) {
+			best, bestTime = filepath.Join(dir, e.Name()), t
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no results in %s: run 'perfkit run' first, or name a result file", dir)
+	}
+	return best, nil
+}

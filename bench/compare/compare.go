@@ -1,0 +1,309 @@
+package compare
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchunit"
+
+	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/bench/stats"
+)
+
+// Options configure Compare.
+type Options struct {
+	// Alpha is the family-wise false-alarm rate; 0 means stats.DefaultAlpha.
+	Alpha float64
+	// Thresholds override the metrics' defaults, the last rule of a scope
+	// winning: config rules first, then flags.
+	Thresholds stats.Thresholds
+	// StrictEnv makes differing environments an error instead of a warning.
+	StrictEnv bool
+	// IncludeInvalid keeps invalid runs in the samples instead of leaving
+	// them out; each is still named in a warning.
+	IncludeInvalid bool
+}
+
+// EnvError reports, under StrictEnv, that the two sides were measured on
+// different machines or toolchains.
+type EnvError struct {
+	Diffs []string
+}
+
+func (e *EnvError) Error() string {
+	return "environments differ (old vs new): " + strings.Join(e.Diffs, "; ")
+}
+
+// Compare decides every metric of every scenario the two sides share.
+// Errors are about the inputs: unlike formats, a side without runs, a
+// threshold for an unknown metric, a NaN. What the data cannot settle is a
+// verdict (inconclusive), and oddities are warnings in the comparison.
+func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
+	if old.Format != new.Format {
+		return stats.Comparison{}, fmt.Errorf("cannot compare %s (%s) with %s (%s): compare like with like",
+			old.Label, describe(old.Format), new.Label, describe(new.Format))
+	}
+	for _, s := range []*Source{old, new} {
+		if s.runs() == 0 {
+			return stats.Comparison{}, fmt.Errorf("%s has no runs to compare", s.Label)
+		}
+	}
+	var warnings []string
+	add := func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
+	warnings = append(warnings, old.Warnings...)
+	for _, w := range new.Warnings {
+		if !slices.Contains(warnings, w) {
+			warnings = append(warnings, w)
+		}
+	}
+	if diffs := EnvDiff(old.Env, new.Env); len(diffs) > 0 {
+		if opts.StrictEnv {
+			return stats.Comparison{}, &EnvError{Diffs: diffs}
+		}
+		add("%s", (&EnvError{Diffs: diffs}).Error())
+	}
+	rules, ruleWarnings, err := checkRules(opts.Thresholds, old, new)
+	if err != nil {
+		return stats.Comparison{}, err
+	}
+	warnings = append(warnings, ruleWarnings...)
+
+	var inputs []stats.Input
+	var added, removed []string
+	for _, so := range old.Scenarios {
+		if new.scenario(so.Name) == nil {
+			removed = append(removed, so.Name)
+		}
+	}
+	for _, sn := range new.Scenarios {
+		if old.scenario(sn.Name) == nil {
+			added = append(added, sn.Name)
+		}
+	}
+	for _, so := range old.Scenarios {
+		sn := new.scenario(so.Name)
+		if sn == nil {
+			continue
+		}
+		if d := setupDiff(so.Setup, sn.Setup); d != "" {
+			add("scenario %s: set up differently (old → new): %s", so.Name, d)
+		}
+		oldRuns, oldOut := usable(so, opts.IncludeInvalid)
+		newRuns, newOut := usable(*sn, opts.IncludeInvalid)
+		for _, side := range []struct {
+			name string
+			out  []Run
+			keep bool
+		}{{"old", oldOut, opts.IncludeInvalid}, {"new", newOut, opts.IncludeInvalid}} {
+			for _, r := range side.out {
+				verb := "left out"
+				if side.keep {
+					verb = "kept (--include-invalid)"
+				}
+				add("scenario %s: %s %s %s: invalid: %s", so.Name, side.name, r.Where, verb, strings.Join(r.Reasons, "; "))
+			}
+		}
+		for _, m := range unionMetrics(old, new) {
+			inOld, inNew := measures(so, m.Name), measures(*sn, m.Name)
+			if !inOld && !inNew {
+				continue
+			}
+			in := stats.Input{Key: stats.Key{Scenario: so.Name, Metric: m.Name}, Unit: m.Unit, Better: m.Better, Threshold: m.Threshold}
+			if t, ok := rules.Lookup(so.Name, m.Name); ok {
+				in.Threshold = t
+			}
+			switch {
+			case len(oldRuns) == 0 || len(newRuns) == 0:
+				// No sample on a side: inconclusive, with the reason.
+				for _, s := range []struct {
+					name string
+					sc   Scenario
+					runs []Run
+				}{{"old", so, oldRuns}, {"new", *sn, newRuns}} {
+					switch {
+					case len(s.sc.Runs) == 0:
+						in.Warnings = append(in.Warnings, "no runs in "+s.name)
+					case len(s.runs) == 0:
+						in.Warnings = append(in.Warnings, fmt.Sprintf("no valid runs in %s (%d left out)", s.name, len(s.sc.Runs)))
+					}
+				}
+			case inOld != inNew:
+				side := "new"
+				if inOld {
+					side = "old"
+				}
+				add("scenario %s: %s measured in %s only: not compared", so.Name, m.Name, side)
+				continue
+			}
+			in.Old, in.New = values(oldRuns, m.Name), values(newRuns, m.Name)
+			inputs = append(inputs, in)
+		}
+	}
+	c, err := stats.Compare(inputs, stats.Options{Alpha: opts.Alpha})
+	if err != nil {
+		return stats.Comparison{}, err
+	}
+	c.Old, c.New = old.Label, new.Label
+	c.Added, c.Removed = added, removed
+	c.Warnings = warnings
+	return c, nil
+}
+
+func describe(f Format) string {
+	if f == GoBench {
+		return "Go benchmark output"
+	}
+	return "a perfkit result"
+}
+
+// EnvDiff names what differs between two environments among what decides
+// speed: CPU model, CPU count, GOMAXPROCS and Go version. Fields unknown on
+// either side are not compared.
+func EnvDiff(a, b bench.Env) []string {
+	var out []string
+	if a.CPUModel != "" && b.CPUModel != "" && a.CPUModel != b.CPUModel {
+		out = append(out, fmt.Sprintf("cpu_model %q vs %q", a.CPUModel, b.CPUModel))
+	}
+	if a.NumCPU > 0 && b.NumCPU > 0 && a.NumCPU != b.NumCPU {
+		out = append(out, fmt.Sprintf("num_cpu %d vs %d", a.NumCPU, b.NumCPU))
+	}
+	if a.GOMAXPROCS > 0 && b.GOMAXPROCS > 0 && a.GOMAXPROCS != b.GOMAXPROCS {
+		out = append(out, fmt.Sprintf("gomaxprocs %d vs %d", a.GOMAXPROCS, b.GOMAXPROCS))
+	}
+	if a.GoVersion != "" && b.GoVersion != "" && a.GoVersion != b.GoVersion {
+		out = append(out, fmt.Sprintf("go_version %s vs %s", a.GoVersion, b.GoVersion))
+	}
+	return out
+}
+
+// usable splits a scenario's runs into those that enter the samples and the
+// invalid ones (which enter too with includeInvalid).
+func usable(sc Scenario, includeInvalid bool) (use, invalid []Run) {
+	for _, r := range sc.Runs {
+		if !r.Valid {
+			invalid = append(invalid, r)
+			if !includeInvalid {
+				continue
+			}
+		}
+		use = append(use, r)
+	}
+	return use, invalid
+}
+
+func measures(sc Scenario, metric string) bool {
+	return slices.ContainsFunc(sc.Runs, func(r Run) bool { _, ok := r.Values[metric]; return ok })
+}
+
+func values(runs []Run, metric string) []float64 {
+	var out []float64
+	for _, r := range runs {
+		if v, ok := r.Values[metric]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// unionMetrics lists the old side's metrics, then any only the new one has;
+// the new side's declaration (a Go unit's better=) wins.
+func unionMetrics(old, new *Source) []Metric {
+	out := make([]Metric, 0, len(old.Metrics)+len(new.Metrics))
+	for _, m := range old.Metrics {
+		if nm, ok := new.metric(m.Name); ok {
+			m = nm
+		}
+		out = append(out, m)
+	}
+	for _, m := range new.Metrics {
+		if _, ok := old.metric(m.Name); !ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func setupDiff(a, b map[string]string) string {
+	if len(a) == 0 || len(b) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	var diffs []string
+	for _, k := range keys {
+		if a[k] != b[k] {
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, orNone(a[k]), orNone(b[k])))
+		}
+	}
+	return strings.Join(diffs, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// CanonicalMetric maps the spellings a threshold may use to a metric's
+// name: "p999" is "p99.9", and Go units are tidied as benchfmt does
+// ("ns/op" is "sec/op", "MB/s" is "B/s").
+func CanonicalMetric(name string) string {
+	if name == "p999" {
+		return P999
+	}
+	_, tidy := benchunit.Tidy(1, name)
+	return tidy
+}
+
+// checkRules canonicalizes threshold rules and checks each names a metric
+// that exists, and uses percentage points only on a fraction.
+func checkRules(rules stats.Thresholds, old, new *Source) (stats.Thresholds, []string, error) {
+	known := map[string]Metric{}
+	for _, m := range PerfkitMetrics() {
+		known[m.Name] = m
+	}
+	for _, u := range []string{"sec/op", "B/op", "allocs/op", "B/s"} {
+		known[u] = Metric{Name: u, Unit: u}
+	}
+	for _, m := range unionMetrics(old, new) {
+		known[m.Name] = m
+	}
+	var warnings []string
+	out := make(stats.Thresholds, 0, len(rules))
+	for _, r := range rules {
+		orig := r
+		r.Metric = CanonicalMetric(r.Metric)
+		m, ok := known[r.Metric]
+		if !ok {
+			return nil, nil, fmt.Errorf("threshold %s: unknown metric %q (metrics: %s)", orig, orig.Metric, strings.Join(metricNames(old, new), ", "))
+		}
+		if r.Threshold.Kind == stats.Absolute && m.Unit != "fraction" {
+			return nil, nil, fmt.Errorf("threshold %s: percentage points apply to a rate such as error_rate; give %s a percentage (%s=10%%)", orig, orig.Metric, orig.Metric)
+		}
+		if r.Scenario != "" && old.scenario(r.Scenario) == nil && new.scenario(r.Scenario) == nil {
+			warnings = append(warnings, fmt.Sprintf("threshold %s: no scenario %s in this comparison", orig, r.Scenario))
+		}
+		out = append(out, r)
+	}
+	return out, warnings, nil
+}
+
+func metricNames(old, new *Source) []string {
+	var names []string
+	for _, m := range unionMetrics(old, new) {
+		names = append(names, m.Name)
+	}
+	if len(names) == 0 {
+		for _, m := range PerfkitMetrics() {
+			names = append(names, m.Name)
+		}
+	}
+	return names
+}

@@ -1,0 +1,424 @@
+// Package stats decides, metric by metric, whether a set of runs got worse
+// than another: the statistics behind `perfkit compare`, over plain float64
+// samples (one value per run), so it serves perfkit results and Go benchmark
+// output alike.
+//
+// Each comparison is a two-sided Mann-Whitney U test (no assumption about
+// the distribution of run-to-run noise), the p-values of every comparison in
+// one call are corrected with Holm's step-down procedure so the chance of
+// any false alarm stays at alpha, and a distribution-free confidence
+// interval for the change (Moses' interval for the shift of the logs: the
+// ratio of medians under a scale shift) is held against a per-metric
+// threshold. Like golang.org/x/perf/benchmath, results are values and
+// problems with the data are warnings carried in them, not failures.
+package stats
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// DefaultAlpha is the family-wise false-alarm rate of one compare when none
+// is given: across all its metrics, at most a 5% chance of flagging anything
+// when nothing changed.
+const DefaultAlpha = 0.05
+
+// DefaultConfidence is the level of each side's median interval.
+const DefaultConfidence = 0.95
+
+// Direction says which way a metric improves; it turns a change into a
+// regression or an improvement. Its values match benchfmt's GetBetter.
+type Direction int8
+
+// Directions.
+const (
+	LowerIsBetter  Direction = -1 // latency, errors, CPU, allocations
+	HigherIsBetter Direction = 1  // throughput
+)
+
+// String is the direction as Go benchmark unit metadata writes it:
+// "lower" or "higher" (better=lower).
+func (d Direction) String() string {
+	switch d {
+	case LowerIsBetter:
+		return "lower"
+	case HigherIsBetter:
+		return "higher"
+	}
+	return fmt.Sprintf("Direction(%d)", int8(d))
+}
+
+// Verdict is what compare concludes about one metric.
+type Verdict string
+
+// Verdicts. Only Regressed fails the gate by default.
+const (
+	// Regressed: significant after correction and the whole interval worse
+	// than the threshold.
+	Regressed Verdict = "regressed"
+	// Improved: significant and the whole interval better than the threshold.
+	Improved Verdict = "improved"
+	// Unchanged: no change that is both significant and beyond the threshold.
+	Unchanged Verdict = "unchanged"
+	// Inconclusive: too few runs for the test to ever reach significance
+	// here; Outcome.NeedRuns says how many would.
+	Inconclusive Verdict = "inconclusive"
+)
+
+// Symbol is the verdict as tables show it: benchstat's "~" for unchanged.
+func (v Verdict) Symbol() string {
+	if v == Unchanged {
+		return "~"
+	}
+	return string(v)
+}
+
+// Key names one comparison: a metric of a scenario.
+type Key struct {
+	Scenario string
+	Metric   string
+}
+
+func (k Key) String() string { return k.Scenario + " " + k.Metric }
+
+// Input is one scenario × metric to decide: one value per run on each side.
+type Input struct {
+	Key
+	// Unit is carried to the outcome for renderers ("ns", "ops/s").
+	Unit      string
+	Better    Direction
+	Threshold Threshold
+	Old, New  []float64
+	// Warnings from whoever gathered the samples, carried to the outcome.
+	Warnings []string
+}
+
+// Summary is one side of a comparison: its median with a distribution-free
+// interval (order statistics, as benchmath's AssumeNothing); Lo and Hi are
+// ±Inf when there are too few runs for the level.
+type Summary struct {
+	N              int
+	Median, Lo, Hi float64
+	Confidence     float64
+}
+
+// Interval is the change from old to new: relative (0.12 is +12%: new
+// median over old median, minus one) or absolute (new minus old, in the
+// metric's unit), following the threshold's kind. Lo and Hi may be ±Inf.
+type Interval struct {
+	Kind       ThresholdKind
+	Estimate   float64
+	Lo, Hi     float64
+	Confidence float64
+}
+
+// Outcome is the decision about one Input and the numbers behind it.
+type Outcome struct {
+	Key
+	Unit      string
+	Better    Direction
+	Threshold Threshold
+	Old, New  Summary
+	// Delta's interval is at the level Holm tested this comparison at,
+	// 1 − alpha/(m−rank+1), so a significant change's interval excludes
+	// "no change".
+	Delta Interval
+	// P is the U test's two-sided p-value; PAdjusted is Holm's. Both are 1
+	// when the comparison was not tested (a side without runs, or every
+	// value equal).
+	P, PAdjusted float64
+	// Tested says the comparison counts in the Holm family.
+	Tested      bool
+	Significant bool
+	Verdict     Verdict
+	// NeedRuns is, for an inconclusive verdict, the runs per side with
+	// which this comparison could reach significance in this family.
+	NeedRuns int
+	Warnings []string
+}
+
+// Options configure Compare.
+type Options struct {
+	// Alpha is the family-wise error rate across every comparison of one
+	// call; 0 means DefaultAlpha.
+	Alpha float64
+	// Confidence is the level of each side's median interval; 0 means
+	// DefaultConfidence.
+	Confidence float64
+}
+
+// Comparison is the answer of one compare: the outcome per metric, and what
+// the caller noticed while matching the two sides.
+type Comparison struct {
+	// Old and New name the two sides ("baseline default", a file path).
+	Old, New string
+	Alpha    float64
+	// Family is m, the number of comparisons Holm's correction counted.
+	Family   int
+	Outcomes []Outcome
+	// Added and Removed name scenarios found in only the new or the old side.
+	Added, Removed []string
+	// Warnings concern the inputs as a whole: environments that differ,
+	// runs left out.
+	Warnings []string
+}
+
+// Count returns how many outcomes have verdict v.
+func (c *Comparison) Count(v Verdict) int {
+	n := 0
+	for _, o := range c.Outcomes {
+		if o.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is the one line a reader needs first: "2 regressions,
+// 1 improvement, 14 unchanged", then inconclusive and added or removed
+// scenarios when there are any.
+func (c *Comparison) Summary() string {
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	parts := []string{
+		plural(c.Count(Regressed), "regression", "regressions"),
+		plural(c.Count(Improved), "improvement", "improvements"),
+		fmt.Sprintf("%d unchanged", c.Count(Unchanged)),
+	}
+	if n := c.Count(Inconclusive); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
+	}
+	if n := len(c.Added); n > 0 {
+		parts = append(parts, plural(n, "scenario added", "scenarios added"))
+	}
+	if n := len(c.Removed); n > 0 {
+		parts = append(parts, plural(n, "scenario removed", "scenarios removed"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Compare decides every input, correcting for all of them at once. Its
+// error is about the inputs (a NaN, a bad alpha), never about the data
+// being inconclusive: that is a verdict.
+func Compare(inputs []Input, opts Options) (Comparison, error) {
+	alpha := cmp.Or(opts.Alpha, DefaultAlpha)
+	if !(alpha > 0 && alpha < 1) {
+		return Comparison{}, fmt.Errorf("alpha %v: accepted: a number between 0 and 1 (0.05)", opts.Alpha)
+	}
+	conf := cmp.Or(opts.Confidence, DefaultConfidence)
+	if !(conf > 0 && conf < 1) {
+		return Comparison{}, fmt.Errorf("confidence %v: accepted: a number between 0 and 1 (0.95)", opts.Confidence)
+	}
+	seen := make(map[Key]bool, len(inputs))
+	for _, in := range inputs {
+		if err := in.validate(); err != nil {
+			return Comparison{}, fmt.Errorf("%s: %w", in.Key, err)
+		}
+		if seen[in.Key] {
+			return Comparison{}, fmt.Errorf("%s: compared twice", in.Key)
+		}
+		seen[in.Key] = true
+	}
+
+	c := Comparison{Alpha: alpha, Outcomes: make([]Outcome, len(inputs))}
+	th := &benchmath.Thresholds{CompareAlpha: alpha}
+	olds := make([][]float64, len(inputs))
+	news := make([][]float64, len(inputs))
+	var family []int
+	for i, in := range inputs {
+		o := &c.Outcomes[i]
+		*o = Outcome{
+			Key: in.Key, Unit: in.Unit, Better: in.Better, Threshold: in.Threshold,
+			P: 1, PAdjusted: 1, Warnings: slices.Clone(in.Warnings),
+		}
+		olds[i], news[i] = sorted(in.Old), sorted(in.New)
+		o.Old, o.New = summarize(olds[i], conf, th), summarize(news[i], conf, th)
+		if len(olds[i]) == 0 || len(news[i]) == 0 || allEqual(olds[i], news[i]) {
+			continue
+		}
+		res := benchmath.AssumeNothing.Compare(benchmath.NewSample(olds[i], th), benchmath.NewSample(news[i], th))
+		for _, w := range res.Warnings {
+			// benchmath's own "need >= N samples" assumes no correction;
+			// NeedRuns replaces it. Anything else is worth knowing.
+			if !strings.HasPrefix(w.Error(), "need ") {
+				o.Warnings = append(o.Warnings, w.Error())
+			}
+		}
+		o.P = math.Min(1, res.P)
+		o.Tested = true
+		family = append(family, i)
+	}
+	c.Family = len(family)
+
+	// Holm: the k-th smallest of m p-values is tested at alpha/(m−k+1),
+	// stopping at the first that fails; adjusted p-values make that a
+	// per-comparison number (monotone, capped at 1).
+	slices.SortStableFunc(family, func(a, b int) int { return cmp.Compare(c.Outcomes[a].P, c.Outcomes[b].P) })
+	m := len(family)
+	level := make([]float64, len(inputs)) // the Holm level of each comparison
+	running := 0.0
+	for rank, i := range family {
+		o := &c.Outcomes[i]
+		running = math.Max(running, math.Min(1, float64(m-rank)*o.P))
+		o.PAdjusted = running
+		o.Significant = running <= alpha
+		level[i] = alpha / float64(m-rank)
+	}
+
+	cache := map[[2]int][]float64{}
+	first := alpha / float64(max(m, 1)) // what the smallest p must reach
+	for i := range c.Outcomes {
+		o := &c.Outcomes[i]
+		gamma := level[i]
+		if gamma == 0 {
+			gamma = first
+		}
+		o.Delta = change(olds[i], news[i], o.Old.Median, o.Threshold.Kind, gamma, cache)
+		switch {
+		case len(olds[i]) == 0 || len(news[i]) == 0:
+			o.Verdict = Inconclusive
+			o.NeedRuns = RunsNeeded(first)
+		case o.Significant:
+			o.Verdict = judge(o.Delta, o.Better, o.Threshold)
+		case minP(len(olds[i]), len(news[i])) > first:
+			o.Verdict = Inconclusive
+			o.NeedRuns = RunsNeeded(first)
+		default:
+			o.Verdict = Unchanged
+		}
+	}
+	return c, nil
+}
+
+func (in Input) validate() error {
+	if in.Better != LowerIsBetter && in.Better != HigherIsBetter {
+		return fmt.Errorf("direction %d: accepted: LowerIsBetter or HigherIsBetter", in.Better)
+	}
+	if v := in.Threshold.Value; !(v >= 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("threshold %v: must be a finite size, not negative", v)
+	}
+	for _, side := range []struct {
+		name string
+		xs   []float64
+	}{{"old", in.Old}, {"new", in.New}} {
+		for j, x := range side.xs {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("%s run %d: %w (%v)", side.name, j+1, ErrNotFinite, x)
+			}
+		}
+	}
+	return nil
+}
+
+// ErrNotFinite reports a NaN or infinite measurement: no test can rank it.
+var ErrNotFinite = errors.New("value is not a finite number")
+
+func sorted(xs []float64) []float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s
+}
+
+func allEqual(a, b []float64) bool {
+	v := a[0]
+	return a[len(a)-1] == v && b[0] == v && b[len(b)-1] == v
+}
+
+func summarize(xs []float64, conf float64, th *benchmath.Thresholds) Summary {
+	if len(xs) == 0 {
+		return Summary{Confidence: conf}
+	}
+	s := benchmath.AssumeNothing.Summary(benchmath.NewSample(slices.Clone(xs), th), conf)
+	return Summary{N: len(xs), Median: s.Center, Lo: s.Lo, Hi: s.Hi, Confidence: s.Confidence}
+}
+
+// change estimates new against old: the ratio of medians (or their
+// difference, for an absolute threshold) and Moses' interval at level
+// 1−gamma. Relative intervals come from the logs when every value is
+// positive (a scale shift, the natural model for times and rates), else
+// from the differences scaled by the old median.
+func change(old, new []float64, oldMedian float64, kind ThresholdKind, gamma float64, cache map[[2]int][]float64) Interval {
+	iv := Interval{Kind: kind, Confidence: 1 - gamma}
+	if len(old) == 0 || len(new) == 0 {
+		iv.Lo, iv.Hi = math.Inf(-1), math.Inf(1)
+		return iv
+	}
+	newMedian := median(new)
+	if kind == Absolute {
+		iv.Estimate = newMedian - oldMedian
+		iv.Lo, iv.Hi = shiftInterval(old, new, gamma, cache)
+		return iv
+	}
+	iv.Estimate = relative(newMedian-oldMedian, oldMedian)
+	if old[0] > 0 && new[0] > 0 { // sorted: all positive
+		lo, hi := shiftInterval(logs(old), logs(new), gamma, cache)
+		iv.Lo, iv.Hi = math.Expm1(lo), math.Expm1(hi)
+		if math.IsInf(lo, -1) {
+			iv.Lo = lo // unbounded, rather than the trivial −100%
+		}
+		return iv
+	}
+	lo, hi := shiftInterval(old, new, gamma, cache)
+	iv.Lo, iv.Hi = relative(lo, oldMedian), relative(hi, oldMedian)
+	return iv
+}
+
+// relative is d as a fraction of base; a change from zero is infinite.
+func relative(d, base float64) float64 {
+	if base == 0 {
+		switch {
+		case d > 0:
+			return math.Inf(1)
+		case d < 0:
+			return math.Inf(-1)
+		}
+		return 0
+	}
+	return d / math.Abs(base)
+}
+
+func logs(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Log(x)
+	}
+	return out
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// judge turns a significant change into a verdict: regressed or improved
+// only when the whole interval lies beyond the threshold on that side.
+func judge(d Interval, better Direction, t Threshold) Verdict {
+	limit := t.Frac()
+	worseUp := better == LowerIsBetter // a rise is a regression
+	switch {
+	case d.Lo > limit:
+		if worseUp {
+			return Regressed
+		}
+		return Improved
+	case d.Hi < -limit:
+		if worseUp {
+			return Improved
+		}
+		return Regressed
+	}
+	return Unchanged
+}
