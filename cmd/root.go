@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 	"io"
 	"os"
 	"os/signal"
@@ -81,6 +83,9 @@ func newFactory(stdout, stderr io.Writer) *Factory {
 // Execute runs the perfkit command line args (without the program name) and
 // returns the process exit code. Errors are printed as one line on stderr.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// go-redis logs dial failures through a process-wide logger; a Redis
+	// going away mid-run is counted (l2_errors), not sprayed on stderr.
+	redis.SetLogger(&logging.VoidLogger{})
 	return execute(ctx, args, newFactory(stdout, stderr))
 }
 
@@ -131,6 +136,8 @@ Exit codes: 0 done; 1 the gate said no; 2 usage, configuration or input error;
 	root.AddCommand(
 		NewCmdRun(f, nil),
 		NewCmdWorkloads(f, nil),
+		NewCmdBaseline(f),
+		NewCmdCompare(f, nil),
 		NewCmdVersion(f),
 	)
 	root.InitDefaultCompletionCmd()

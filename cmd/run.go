@@ -45,6 +45,8 @@ type RunOptions struct {
 	ConfigFile string
 	// Warnings are printed on stderr before running (unset ${VAR}s).
 	Warnings []string
+	// Compare, when not nil, compares the result with a baseline (--compare).
+	Compare *runCompare
 
 	Notify func(c chan<- os.Signal) (stop func())
 	Exit   func(code int)
@@ -143,6 +145,7 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 	fl.Bool("no-save", false, "write no result file")
 	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
 	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
+	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression; see 'perfkit compare')")
 	for _, p := range params {
 		p.register(fl)
 	}
@@ -223,6 +226,9 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 	}
 
 	if err := r.resolveOutput(opts); err != nil {
+		return nil, err
+	}
+	if opts.Compare, err = resolveRunCompare(f, flags, cfg); err != nil {
 		return nil, err
 	}
 
@@ -451,6 +457,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
 		return err
+	}
+	if failed == nil && opts.Compare != nil {
+		return compareAfterRun(opts, res, path)
 	}
 	return failed
 }
