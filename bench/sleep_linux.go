@@ -13,7 +13,8 @@ import (
 // timerfd is read through the runtime's poller instead: its expiry wakes the
 // poller at once, and the goroutine blocks without holding a thread.
 type preciseTimer struct {
-	f *os.File
+	f  *os.File
+	rc syscall.RawConn
 }
 
 const (
@@ -34,7 +35,13 @@ func newPreciseTimer() *preciseTimer {
 	if errno != 0 {
 		return nil
 	}
-	return &preciseTimer{f: os.NewFile(fd, "timerfd")}
+	f := os.NewFile(fd, "timerfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	return &preciseTimer{f: f, rc: rc}
 }
 
 // sleep waits d.
@@ -47,8 +54,12 @@ func (p *preciseTimer) sleep(d time.Duration) {
 		return
 	}
 	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
-	fd := p.f.Fd()
-	if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+	// Control, not Fd: Fd would put the file in blocking mode, and each
+	// sleeping worker would then hold an OS thread.
+	var errno syscall.Errno
+	if ctrl := p.rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	}); ctrl != nil || errno != 0 {
 		time.Sleep(d)
 		return
 	}

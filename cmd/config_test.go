@@ -307,7 +307,7 @@ func TestConfigUnknownNameListsScenarios(t *testing.T) {
 	sandbox(t)
 	writeFile(t, "perfkit.yaml", precedenceConfig)
 	_, err := resolveRun(t, nil, "apii")
-	if err == nil || err.Error() != `unknown scenario or workload "apii" (configured: api, bare; workloads: agents, cache, fetch)` {
+	if err == nil || err.Error() != `unknown scenario or workload "apii" (configured: api, bare; workloads: agents, cache, fetch, pool)` {
 		t.Errorf("err = %v", err)
 	}
 }

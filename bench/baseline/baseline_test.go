@@ -165,11 +165,12 @@ func TestConcurrentSaves(t *testing.T) {
 	}
 	ids := []string{"writer0", "writer1", "writer2", "writer3", "writer4", "writer5"}
 	var wg sync.WaitGroup
-	errs := make(chan error, len(ids)*10)
+	const saves = 5
+	errs := make(chan error, len(ids)*saves)
 	for _, id := range ids {
 		wg.Go(func() {
 			r := big(id)
-			for range 10 {
+			for range saves {
 				if _, err := s.Save("shared", r); err != nil {
 					errs <- err
 				}
@@ -210,8 +211,8 @@ func TestConcurrentSaves(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("baselines dir holds %d entries (temp files left?)", len(ents))
 	}
-	if h, _ := s.History("shared"); len(h) != len(ids)*10 {
-		t.Errorf("history has %d saves, want %d", len(h), len(ids)*10)
+	if h, _ := s.History("shared"); len(h) != len(ids)*saves {
+		t.Errorf("history has %d saves, want %d", len(h), len(ids)*saves)
 	}
 }
 

@@ -146,7 +146,7 @@ func TestThresholdRules(t *testing.T) {
 	o := FromResult(result(testEnv, old.scenario("api", 10), old.scenario("web", 10)), "old")
 	n := FromResult(result(testEnv, slow.scenario("api", 10), slow.scenario("web", 10)), "new")
 	rules := stats.Thresholds{
-		{Metric: "p99", Threshold: stats.Percent(50)},                  // every scenario: +30% is within
+		{Metric: "p99", Threshold: stats.Percent(50)},                   // every scenario: +30% is within
 		{Scenario: "web", Metric: "p999", Threshold: stats.Percent(40)}, // the result file's spelling
 	}
 	c := mustCompare(t, o, n, Options{Thresholds: rules})

@@ -57,6 +57,9 @@ type Scenario struct {
 	// params), compared across sides to warn about unlike runs.
 	Setup map[string]string
 	Runs  []Run
+	// Profiles are the pprof profiles attached to a perfkit scenario (kind
+	// → path), which can explain a regression.
+	Profiles map[string]string
 }
 
 // Source is one side of a comparison.
@@ -146,7 +149,7 @@ func FromResult(r *bench.Result, label string) *Source {
 	src := &Source{Label: label, Format: Perfkit, Env: r.Env}
 	present := map[string]bool{}
 	for _, sr := range r.Scenarios {
-		sc := Scenario{Name: sr.Name, Setup: setup(sr)}
+		sc := Scenario{Name: sr.Name, Setup: setup(sr), Profiles: sr.Profiles}
 		for i, run := range sr.Runs {
 			rn := Run{Where: fmt.Sprintf("run %d", i+1), Valid: run.Valid && !run.Partial, Values: map[string]float64{}}
 			rn.Reasons = slices.Clone(run.InvalidReasons)

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 
+	mstats "github.com/montanaflynn/stats"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -85,6 +86,7 @@ type Key struct {
 	Metric   string
 }
 
+// String is "SCENARIO METRIC", as errors and notes name a comparison.
 func (k Key) String() string { return k.Scenario + " " + k.Metric }
 
 // Input is one scenario × metric to decide: one value per run on each side.
@@ -241,6 +243,14 @@ func Compare(inputs []Input, opts Options) (Comparison, error) {
 			Key: in.Key, Unit: in.Unit, Better: in.Better, Threshold: in.Threshold,
 			P: 1, PAdjusted: 1, Warnings: slices.Clone(in.Warnings),
 		}
+		for _, side := range []struct {
+			name string
+			xs   []float64
+		}{{"old", in.Old}, {"new", in.New}} {
+			if w := drift(side.name, side.xs); w != "" {
+				o.Warnings = append(o.Warnings, w)
+			}
+		}
 		olds[i], news[i] = sorted(in.Old), sorted(in.New)
 		o.Old, o.New = summarize(olds[i], conf, th), summarize(news[i], conf, th)
 		if len(olds[i]) == 0 || len(news[i]) == 0 || allEqual(olds[i], news[i]) {
@@ -395,12 +405,53 @@ func logs(xs []float64) []float64 {
 	return out
 }
 
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
+// median of a non-empty sample (montanaflynn/stats: the textbook definition,
+// the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	m, err := mstats.Median(xs)
+	if err != nil {
+		return math.NaN() // empty: callers never pass one
 	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
+	return m
+}
+
+// driftP is the trend p-value below which a side's runs are said to drift.
+const driftP = 0.01
+
+// drift warns when values in run order rise or fall steadily (Mann-Kendall
+// trend test): the U test takes runs as exchangeable, and a machine whose
+// load changed during the runs breaks that — a difference between the
+// sides may then be the machine's, not the code's.
+func drift(side string, xs []float64) string {
+	n := len(xs)
+	if n < 6 {
+		return ""
+	}
+	s := 0
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			switch {
+			case xs[j] > xs[i]:
+				s++
+			case xs[j] < xs[i]:
+				s--
+			}
+		}
+	}
+	if s == 0 {
+		return ""
+	}
+	sd := math.Sqrt(float64(n*(n-1)*(2*n+5)) / 18)
+	z := (math.Abs(float64(s)) - 1) / sd // continuity-corrected
+	p := math.Erfc(z / math.Sqrt2)
+	if p >= driftP {
+		return ""
+	}
+	way := "rise"
+	if s < 0 {
+		way = "fall"
+	}
+	return fmt.Sprintf("%s values %s steadily over the runs (trend p=%.3f): did the machine's load change while they ran?", side, way, p)
 }
 
 // judge turns a significant change into a verdict: regressed or improved

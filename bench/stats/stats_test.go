@@ -456,3 +456,25 @@ func TestOrderIndependent(t *testing.T) {
 		}
 	}
 }
+
+// Runs whose values slide steadily with time are named: the U test takes
+// runs as exchangeable, and a machine whose load changed breaks that.
+func TestDriftWarning(t *testing.T) {
+	falling := []float64{377, 382, 374, 369, 362, 336, 316, 348, 301, 314} // real: a busy neighbour arrived
+	flat := []float64{310, 314, 346, 365, 360, 331, 366, 275, 274, 289}
+	c := mustCompare(t, []Input{{Key: Key{"agents", "throughput"}, Better: HigherIsBetter, Threshold: Percent(5), Old: falling, New: flat}}, Options{})
+	w := c.Outcomes[0].Warnings
+	if len(w) != 1 || !strings.HasPrefix(w[0], "old values fall steadily over the runs (trend p=0.00") {
+		t.Errorf("warnings %q", w)
+	}
+	// Random order: a false warning at most about 1% of the time.
+	warned := 0
+	for seed := range uint64(500) {
+		rng := newRNG(seed)
+		c := mustCompare(t, []Input{{Key: Key{"s", "m"}, Better: LowerIsBetter, Old: lognormal(rng, 10, 1, 0.1), New: lognormal(rng, 10, 1, 0.1)}}, Options{})
+		warned += len(c.Outcomes[0].Warnings)
+	}
+	if rate := float64(warned) / 1000; rate > 0.02 {
+		t.Errorf("drift warned for %.1f%% of random sides", 100*rate)
+	}
+}
