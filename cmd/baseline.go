@@ -110,6 +110,7 @@ func NewCmdBaseline(f *Factory) *cobra.Command {
 			if err := store.Remove(args[0]); err != nil {
 				return err
 			}
+			os.RemoveAll(baselineProfilesDir(store, args[0]))
 			fmt.Fprintf(f.IO.ErrOut, "removed baseline %s (its history stays)\n", args[0])
 			return nil
 		},
@@ -166,6 +167,13 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 	}
 	if r.Partial {
 		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s is a partial result (stopped early)\n", from)
+	}
+	warnings, err := keepProfiles(store, name, r)
+	for _, w := range warnings {
+		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s\n", w)
+	}
+	if err != nil {
+		return err
 	}
 	e, err := store.Save(name, r)
 	if err != nil {

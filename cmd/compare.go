@@ -117,7 +117,7 @@ func NewCmdCompare(f *Factory, runF func(*CompareOptions) error) *cobra.Command 
 	fl.String("baseline", "", `baseline to use as OLD (default "default" when no OLD is given)`)
 	addCompareFlags(fl)
 	fl.Bool("all", false, "show every metric, not only the changed ones")
-	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", "))
+	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (a page with charts)")
 	fl.String("fail-on", string(FailOnRegression), "what exits 1: regression, inconclusive (also too few runs), never")
 	fl.Bool("include-invalid", false, "keep invalid runs in the samples (each is still named in a warning)")
 	fl.String("baseline-dir", "", "baselines directory (default "+baseline.DefaultDir+"; env PERFKIT_BASELINE_DIR; config baseline-dir)")
@@ -162,7 +162,7 @@ func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*Compar
 		return nil, err
 	}
 	fs, _ := flags.GetString("format")
-	if opts.Format, err = report.ParseFormat(fs); err != nil {
+	if opts.Format, err = report.ParseReportFormat(fs); err != nil {
 		return nil, err
 	}
 	fo, _ := flags.GetString("fail-on")
@@ -362,6 +362,9 @@ func decideAndReport(io *IOStreams, old, new *compare.Source, o compare.Options,
 		return err
 	}
 	if err := report.WriteComparison(io.Out, &c, f, view); err != nil {
+		return err
+	}
+	if err := writeAttribution(io.Out, io.ErrOut, &c, old, new, f); err != nil {
 		return err
 	}
 	return gate(&c, failOn)

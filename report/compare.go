@@ -1,0 +1,440 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/perfkit/perfkit/bench/stats"
+)
+
+// CompareOptions choose what a comparison shows.
+type CompareOptions struct {
+	// All shows every metric; by default tables show only the rows a reader
+	// must act on: regressed, improved and inconclusive.
+	All bool
+}
+
+// WriteComparison renders c in format f: a table for terminals, markdown
+// for pull requests and $GITHUB_STEP_SUMMARY, or JSON for machines (every
+// metric, whatever opts say).
+func WriteComparison(w io.Writer, c *stats.Comparison, f Format, opts CompareOptions) error {
+	if c == nil {
+		return errors.New("report: no comparison to render (nil)")
+	}
+	switch f {
+	case Table:
+		return writeComparisonText(w, c, opts, false)
+	case Markdown:
+		return writeComparisonText(w, c, opts, true)
+	case JSON:
+		return WriteComparisonJSON(w, c)
+	case HTML:
+		return WriteComparisonHTML(w, c)
+	}
+	p, err := ParseFormat(string(f))
+	if err != nil {
+		return err
+	}
+	return WriteComparison(w, c, p, opts)
+}
+
+// writeComparisonText writes the summary line, the table and the notes.
+func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, md bool) error {
+	esc := func(s string) string { return s }
+	if md {
+		esc = mdEscape
+	}
+	var out bytes.Buffer
+	out.WriteString(c.Summary() + "\n")
+	var data [][]string
+	for _, o := range c.Outcomes {
+		if !opts.All && o.Verdict == stats.Unchanged {
+			continue
+		}
+		row := []string{o.Scenario, o.Metric, sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md)}
+		for i := range row {
+			if i != len(row)-1 || !md {
+				row[i] = esc(flatten(row[i]))
+			}
+		}
+		data = append(data, row)
+	}
+	out.WriteByte('\n')
+	if len(data) > 0 {
+		if err := writeGrid(&out, []string{"SCENARIO", "METRIC", "OLD", "NEW", "DELTA", "P", "VERDICT"}, []bool{false, false, true, true, true, true, false}, data, md); err != nil {
+			return err
+		}
+		out.WriteByte('\n')
+	} else if len(c.Outcomes) > 0 {
+		out.WriteString(esc("No metric changed beyond its threshold (--all shows every metric).") + "\n\n")
+	}
+	var notes []string
+	notes = append(notes, fmt.Sprintf("old: %s; new: %s", c.Old, c.New))
+	comparisons := "comparisons"
+	if c.Family == 1 {
+		comparisons = "comparison"
+	}
+	notes = append(notes, fmt.Sprintf("alpha %s family-wise, Holm over %d %s; P is Holm-adjusted; ± is the 95%% interval of each median",
+		strconv.FormatFloat(c.Alpha, 'g', -1, 64), c.Family, comparisons))
+	if len(c.Added) > 0 {
+		notes = append(notes, "added (new only, not compared): "+strings.Join(c.Added, ", "))
+	}
+	if len(c.Removed) > 0 {
+		notes = append(notes, "removed (old only, not compared): "+strings.Join(c.Removed, ", "))
+	}
+	notes = append(notes, outcomeWarnings(c.Outcomes)...)
+	for _, wn := range c.Warnings {
+		notes = append(notes, "warning: "+wn)
+	}
+	for _, n := range notes {
+		if md {
+			out.WriteString("- " + mdEscape(flatten(n)) + "\n")
+		} else {
+			out.WriteString(flatten(n) + "\n")
+		}
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// outcomeWarnings lists the warnings of the outcomes, one line per warning
+// and scenario, naming the metrics it concerns unless it concerns them all
+// ("no valid runs in new" is said once, not once per metric).
+func outcomeWarnings(outs []stats.Outcome) []string {
+	type group struct {
+		scenario, text string
+		metrics        []string
+	}
+	var groups []*group
+	index := map[[2]string]*group{}
+	perScenario := map[string]int{}
+	for _, o := range outs {
+		perScenario[o.Scenario]++
+		for _, wn := range o.Warnings {
+			k := [2]string{o.Scenario, wn}
+			g, ok := index[k]
+			if !ok {
+				g = &group{scenario: o.Scenario, text: wn}
+				index[k] = g
+				groups = append(groups, g)
+			}
+			g.metrics = append(g.metrics, o.Metric)
+		}
+	}
+	lines := make([]string, 0, len(groups))
+	for _, g := range groups {
+		who := g.scenario
+		if len(g.metrics) < perScenario[g.scenario] {
+			who += " " + strings.Join(g.metrics, ", ")
+		}
+		lines = append(lines, "warning: "+who+": "+g.text)
+	}
+	return lines
+}
+
+// WriteList writes rows under header as the same plain aligned table that
+// WriteTable draws: for listings such as `perfkit baseline list`.
+func WriteList(w io.Writer, header []string, rows [][]string) error {
+	var buf bytes.Buffer
+	if err := writeGrid(&buf, header, nil, rows, false); err != nil {
+		return err
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// writeGrid renders a table with tablewriter, in WriteTable's plain style or
+// as markdown; right[i] aligns column i to the right.
+func writeGrid(w io.Writer, header []string, right []bool, data [][]string, md bool) error {
+	align := make([]tw.Align, len(header))
+	for i := range align {
+		align[i] = tw.AlignLeft
+		if i < len(right) && right[i] {
+			align[i] = tw.AlignRight
+		}
+	}
+	var rend tw.Renderer
+	pad := tw.Padding{Left: " ", Right: " ", Overwrite: true}
+	if md {
+		rend = renderer.NewMarkdown()
+	} else {
+		rend = renderer.NewBlueprint(tw.Rendition{
+			Borders:  tw.BorderNone,
+			Symbols:  tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off}, Lines: tw.Lines{ShowHeaderLine: tw.Off}},
+		})
+		pad = tw.Padding{Left: "", Right: "  ", Overwrite: true}
+	}
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(rend),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithTrimSpace(tw.Off),
+		tablewriter.WithPadding(pad),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	t.Header(header)
+	if err := t.Bulk(data); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// Padded columns leave blanks at line ends, and the markdown renderer
+	// blank lines after the table: drop both.
+	for line := range strings.Lines(strings.TrimRight(buf.String(), "\n")) {
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flatten keeps a cell or note on one line whatever a scenario name holds.
+func flatten(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
+}
+
+// sideCell is "450µs ±2%": the median and the half-width of its interval
+// as a percentage of it, as benchstat shows them.
+func sideCell(s stats.Summary, unit string) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return Value(s.Median, unit) + " " + rangePct(s)
+}
+
+func rangePct(s stats.Summary) string {
+	switch {
+	case math.IsInf(s.Lo, 0) || math.IsInf(s.Hi, 0):
+		return "±∞"
+	case s.Median == 0:
+		if s.Lo == 0 && s.Hi == 0 {
+			return "±0%"
+		}
+		return "±?"
+	}
+	v := math.Max(s.Hi/s.Median-1, 1-s.Lo/s.Median)
+	if v < 0 {
+		return "±?" // bounds on the other side of zero
+	}
+	return "±" + strconv.FormatFloat(100*v, 'f', 0, 64) + "%"
+}
+
+// Value formats a metric value for people by its unit: durations ("ns",
+// Go's "sec/op"), rates ("ops/s", "B/s"), bytes ("B", "B/op"), fractions
+// ("fraction": 0.0012 is 0.120%), else three significant digits and the unit.
+func Value(v float64, unit string) string {
+	switch unit {
+	case "ns":
+		return nanos(v)
+	case "sec/op":
+		return nanos(v * 1e9)
+	case "ops/s":
+		return Rate(v) + "/s"
+	case "B/s":
+		return Bytes(int64(math.Round(v))) + "/s"
+	case "B", "B/op":
+		return Bytes(int64(math.Round(v)))
+	case "fraction":
+		return Rate(100*v) + "%"
+	case "allocs/op":
+		return Rate(v)
+	}
+	return Rate(v) + " " + unit
+}
+
+// nanos is Duration for float nanoseconds, keeping sub-nanosecond values
+// (Go benchmarks of tiny functions) readable.
+func nanos(v float64) string {
+	if math.Abs(v) < 999.5 && v != math.Trunc(v) {
+		return Rate(v) + "ns"
+	}
+	if math.Abs(v) >= math.MaxInt64 {
+		return Rate(v/1e9) + "s"
+	}
+	return Duration(int64(math.Round(v)))
+}
+
+func deltaCell(o stats.Outcome) string {
+	if o.Old.N == 0 || o.New.N == 0 {
+		return "-"
+	}
+	return formatDelta(o.Delta.Kind, o.Delta.Estimate)
+}
+
+func formatDelta(kind stats.ThresholdKind, v float64) string {
+	sign := ""
+	switch {
+	case v > 0:
+		sign = "+"
+	case math.IsInf(v, -1):
+		sign = "-"
+	}
+	if math.IsInf(v, 0) {
+		if kind == stats.Absolute {
+			return sign + "∞"
+		}
+		return sign + "∞%"
+	}
+	if kind == stats.Absolute {
+		return sign + strconv.FormatFloat(100*v, 'f', 2, 64) + "pp"
+	}
+	return sign + strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
+}
+
+// pCell is "p=0.002 n=10" (or n=10+8): the Holm-adjusted p-value and the
+// runs behind it, "-" when nothing was tested.
+func pCell(o stats.Outcome) string {
+	n := strconv.Itoa(o.Old.N)
+	if o.New.N != o.Old.N {
+		n += "+" + strconv.Itoa(o.New.N)
+	}
+	if !o.Tested {
+		return "n=" + n
+	}
+	return fmt.Sprintf("p=%.3f n=%s", o.PAdjusted, n)
+}
+
+func verdictCell(o stats.Outcome, md bool) string {
+	v := o.Verdict.Symbol()
+	switch o.Verdict {
+	case stats.Inconclusive:
+		v += fmt.Sprintf(" (needs ≥ %d runs per side)", o.NeedRuns)
+	case stats.Regressed:
+		if md {
+			v = "**" + v + "**"
+		}
+	}
+	return v
+}
+
+// ComparisonSchemaVersion is the version of WriteComparisonJSON's document.
+const ComparisonSchemaVersion = 1
+
+// comparisonJSON is the document of `perfkit compare --format json`,
+// documented in README.md ("Baselines and compare"). Numbers that are
+// unbounded or infinite are null.
+type comparisonJSON struct {
+	SchemaVersion int           `json:"schema_version"`
+	Old           string        `json:"old"`
+	New           string        `json:"new"`
+	Alpha         float64       `json:"alpha"`
+	Family        int           `json:"family"`
+	Summary       string        `json:"summary"`
+	Counts        countsJSON    `json:"counts"`
+	Comparisons   []outcomeJSON `json:"comparisons"`
+	Added         []string      `json:"added"`
+	Removed       []string      `json:"removed"`
+	Warnings      []string      `json:"warnings"`
+}
+
+type countsJSON struct {
+	Regressed    int `json:"regressed"`
+	Improved     int `json:"improved"`
+	Unchanged    int `json:"unchanged"`
+	Inconclusive int `json:"inconclusive"`
+}
+
+type outcomeJSON struct {
+	Scenario    string    `json:"scenario"`
+	Metric      string    `json:"metric"`
+	Unit        string    `json:"unit"`
+	Better      string    `json:"better"`
+	Threshold   string    `json:"threshold"`
+	Old         sideJSON  `json:"old"`
+	New         sideJSON  `json:"new"`
+	Delta       deltaJSON `json:"delta"`
+	P           float64   `json:"p"`
+	PAdjusted   float64   `json:"p_adjusted"`
+	Tested      bool      `json:"tested"`
+	Significant bool      `json:"significant"`
+	Verdict     string    `json:"verdict"`
+	NeedsRuns   int       `json:"needs_runs,omitempty"`
+	Warnings    []string  `json:"warnings"`
+}
+
+type sideJSON struct {
+	N          int      `json:"n"`
+	Median     *float64 `json:"median"`
+	Lo         *float64 `json:"lo"`
+	Hi         *float64 `json:"hi"`
+	Confidence float64  `json:"confidence"`
+}
+
+type deltaJSON struct {
+	Kind       string   `json:"kind"`
+	Estimate   *float64 `json:"estimate"`
+	Lo         *float64 `json:"lo"`
+	Hi         *float64 `json:"hi"`
+	Confidence float64  `json:"confidence"`
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func side(s stats.Summary) sideJSON {
+	j := sideJSON{N: s.N, Confidence: s.Confidence}
+	if s.N > 0 {
+		j.Median, j.Lo, j.Hi = finite(s.Median), finite(s.Lo), finite(s.Hi)
+	}
+	return j
+}
+
+// WriteComparisonJSON writes every outcome of c as indented JSON (schema
+// in README.md, "Baselines and compare").
+func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
+	doc := comparisonJSON{
+		SchemaVersion: ComparisonSchemaVersion,
+		Old:           c.Old, New: c.New, Alpha: c.Alpha, Family: c.Family, Summary: c.Summary(),
+		Counts: countsJSON{
+			Regressed: c.Count(stats.Regressed), Improved: c.Count(stats.Improved),
+			Unchanged: c.Count(stats.Unchanged), Inconclusive: c.Count(stats.Inconclusive),
+		},
+		Comparisons: make([]outcomeJSON, 0, len(c.Outcomes)),
+		Added:       nonNil(c.Added), Removed: nonNil(c.Removed), Warnings: nonNil(c.Warnings),
+	}
+	for _, o := range c.Outcomes {
+		kind := "relative"
+		if o.Delta.Kind == stats.Absolute {
+			kind = "absolute"
+		}
+		d := deltaJSON{Kind: kind, Confidence: o.Delta.Confidence}
+		if o.Old.N > 0 && o.New.N > 0 {
+			d.Estimate, d.Lo, d.Hi = finite(o.Delta.Estimate), finite(o.Delta.Lo), finite(o.Delta.Hi)
+		}
+		doc.Comparisons = append(doc.Comparisons, outcomeJSON{
+			Scenario: o.Scenario, Metric: o.Metric, Unit: o.Unit, Better: o.Better.String(),
+			Threshold: o.Threshold.String(), Old: side(o.Old), New: side(o.New), Delta: d,
+			P: o.P, PAdjusted: o.PAdjusted, Tested: o.Tested, Significant: o.Significant,
+			Verdict: string(o.Verdict), NeedsRuns: o.NeedRuns, Warnings: nonNil(o.Warnings),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
