@@ -23,6 +23,43 @@ func (f ObserverFunc) Interval(s *Snapshot) { f(s) }
 
 var _ Observer = ObserverFunc(nil)
 
+// SetupObserver is an Observer that learns what a scenario records (its
+// labels, phases and counters) once the workload is set up and before the
+// warmup. An error stops the scenario before anything is measured: Run
+// returns it as a *CheckError. Alert rules use it to refuse a rule on a label
+// or counter the workload does not produce.
+type SetupObserver interface {
+	Observer
+	SetupDone(info *ScenarioInfo) error
+}
+
+// ScenarioInfo describes a scenario about to be measured. Observers must not
+// modify it.
+type ScenarioInfo struct {
+	Scenario string
+	Workload string
+	Model    Model
+	Settings Settings
+	Labels   []string
+	Phases   []string
+	Counters []string
+	// LatencyKeys are the keys of Snapshot.Latency and RunResult.Latency:
+	// labels, phases, OverallKey, and in the open model the service times
+	// and LagKey.
+	LatencyKeys []string
+}
+
+// CheckError is a scenario that a SetupObserver refused: the run's
+// configuration does not fit what the workload records. Nothing was
+// measured; cmd maps it to exit code 2.
+type CheckError struct {
+	Scenario string
+	Err      error
+}
+
+func (e *CheckError) Error() string { return "scenario " + e.Scenario + ": " + e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
 // Snapshot is one interval of a run, as the observers see it. Everything in it
 // belongs to the observers: the engine does not touch it after the call, and
 // observers must not modify it (several share it).
@@ -53,6 +90,13 @@ type Snapshot struct {
 	// InFlight is the mean number of ops in flight over the interval (the
 	// sum of service times over the interval's length: Little's law).
 	InFlight float64
+
+	// Resources are what the perfkit process used during the interval (CPU,
+	// GC, allocations); MaxRSSBytes is the peak since the measured start.
+	Resources Resources
+	// RSSBytes is the process's resident set at the end of the interval
+	// (Linux; elsewhere the peak).
+	RSSBytes int64
 
 	// Totals of the measured part of the run so far.
 	TotalOps    int64

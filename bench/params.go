@@ -116,6 +116,16 @@ func (d *Definition) Resolve(raw map[string]any) (Values, error) {
 	return vals, nil
 }
 
+// Build resolves raw values and builds the workload: what `perfkit run`
+// does with a workload's params before anything runs.
+func (d *Definition) Build(raw map[string]any) (Workload, error) {
+	v, err := d.Resolve(raw)
+	if err != nil {
+		return nil, err
+	}
+	return d.New(v)
+}
+
 // Parse converts a raw value to the parameter's type.
 func (p Param) Parse(raw any) (any, error) {
 	if p.Kind == Strings {

@@ -48,6 +48,14 @@ func procStatusKB(key string) int64 {
 	return 0
 }
 
+// currentRSS is the resident set now (Linux), else the peak in m.
+func currentRSS(m resourceMark) int64 {
+	if kb := procStatusKB("VmRSS:"); kb > 0 {
+		return kb * 1024
+	}
+	return m.rss
+}
+
 // since is the use between start and m (peak RSS: the peak seen by m).
 func (m resourceMark) since(start resourceMark) Resources {
 	return Resources{

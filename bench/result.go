@@ -49,6 +49,18 @@ type ScenarioResult struct {
 	// --sweep): the step is a scenario of its own, so compare and reports
 	// treat it like any other, and this says which sweep it belongs to.
 	Sweep *SweepStep `json:"sweep,omitempty"`
+	// Search is set when this scenario is one step of a capacity search
+	// (perfkit run --find-max-rate), like Sweep for a sweep.
+	Search *SearchStep `json:"search,omitempty"`
+	// Shard is set on the result of one shard of a sharded run (perfkit run
+	// --shard I/N); Settings are the whole load's. perfkit merge combines
+	// the shards into a result without it.
+	Shard *Shard `json:"shard,omitempty"`
+	// Alerts are the live alert rules' firings and resolutions, in order;
+	// Thresholds the end-of-run checks (the scenario's alerts: and
+	// thresholds: in perfkit.yaml).
+	Alerts     []AlertEvent      `json:"alerts,omitempty"`
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 }
 
 // SweepStep places a scenario result in a sweep: scenario Base run with Param

@@ -64,6 +64,12 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		Settings: set,
 		Runs:     []RunResult{},
 	}
+	if set.Shard != nil { // record the whole load's settings; run this shard's part
+		sh := *set.Shard
+		res.Shard = &sh
+		set = set.ShardShare()
+		sc.Settings = set
+	}
 	if sc.New == nil {
 		return res, &SetupError{sc.Name, errors.New("no workload")}
 	}
@@ -83,6 +89,10 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 	res.Notes = slices.Clone(setup.Notes)
 	res.Labels = slices.Clone(setup.labelNames())
 	res.Phases = slices.Clone(setup.phases)
+	if err := setupDone(sc, setup, obs); err != nil {
+		_ = wl.Teardown(context.WithoutCancel(ctx))
+		return res, err
+	}
 	for i := 0; i < set.Count; i++ {
 		if ctx.Err() != nil {
 			res.Partial = true
@@ -103,6 +113,35 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		res.Notes = append(res.Notes, "teardown: "+err.Error())
 	}
 	return res, nil
+}
+
+// setupDone tells the SetupObservers what the scenario records; the first
+// refusal stops it.
+func setupDone(sc Scenario, setup *Setup, obs []Observer) error {
+	var info *ScenarioInfo
+	for _, o := range obs {
+		so, ok := o.(SetupObserver)
+		if !ok {
+			continue
+		}
+		if info == nil {
+			lay := newLayout(setup, sc.Settings.Model())
+			info = &ScenarioInfo{
+				Scenario: sc.Name, Workload: sc.Workload, Model: sc.Settings.Model(), Settings: sc.Settings,
+				Labels:   slices.Clone(lay.labels),
+				Phases:   slices.Clone(lay.phases),
+				Counters: slices.Clone(lay.counters),
+			}
+			for k := range lay.latencyMap(lay.newInterval()) {
+				info.LatencyKeys = append(info.LatencyKeys, k)
+			}
+			slices.Sort(info.LatencyKeys)
+		}
+		if err := so.SetupDone(info); err != nil {
+			return &CheckError{Scenario: sc.Name, Err: err}
+		}
+	}
+	return nil
 }
 
 // runner is one run of a scenario.
@@ -135,6 +174,7 @@ type runner struct {
 
 	// open model
 	gapNs     float64
+	offsetNs  float64      // constant arrivals: the schedule's phase (see begin)
 	seq       atomic.Int64 // next schedule index
 	nextT     atomic.Int64 // poisson: intended start of the next op
 	claimedIn atomic.Int64 // claims with an intended start in the measured window
@@ -170,7 +210,7 @@ func (r *runner) run() RunResult {
 	n := r.set.Concurrency
 	workers := make([]*workerState, n)
 	for i := range workers {
-		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(r.index)<<32|0x9e3779b9))}
+		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
 	}
 	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
 	r.opCtxP, r.opStop = opParent, opCancel
@@ -178,7 +218,7 @@ func (r *runner) run() RunResult {
 
 	col := newCollector(r, n)
 	r.col = col
-	r.base = time.Now()
+	r.begin() // sets base; --start-at and shard schedule phase
 	startedAt := r.base.Add(time.Duration(r.measureStart))
 
 	// A graceful stop: no new ops; ops in flight get their timeout (or a
@@ -435,7 +475,7 @@ func (ws *workerState) sleep(d time.Duration) bool {
 func (r *runner) nextIntended(rng *rand.Rand) int64 {
 	if r.set.Arrival != ArrivalPoisson {
 		i := r.seq.Add(1) - 1
-		return int64(float64(i) * r.gapNs)
+		return int64(r.offsetNs + float64(i)*r.gapNs)
 	}
 	gap := int64(rng.ExpFloat64() * r.gapNs)
 	return r.nextT.Add(gap) - gap
@@ -511,6 +551,7 @@ type collector struct {
 	series  []IntervalSummary
 	res0    resourceMark
 	res1    resourceMark
+	resLast resourceMark // at the last snapshot, for its interval's use
 	elapsed int64
 }
 
@@ -559,6 +600,7 @@ func (c *collector) loop() {
 	for {
 		select {
 		case <-warm.C:
+			r.notifyMeasureStart()
 			c.res0 = readResources(true)
 			tick = time.NewTimer(c.deadline(0))
 		case <-c.wake:
@@ -587,6 +629,9 @@ func (c *collector) loop() {
 		c.res0 = readResources(false)
 	}
 	c.res1 = readResources(false)
+	if tick != nil { // the measured part began: it has ended
+		r.notifyMeasureEnd()
+	}
 	c.elapsed = max(end-r.measureStart, 0)
 	if !r.iterations && !c.stoppedEarly() {
 		c.elapsed = max(c.elapsed, r.measureEnd-r.measureStart)
@@ -689,6 +734,13 @@ func (c *collector) emit(final bool) {
 	if length > 0 {
 		s.InFlight = float64(iv.busyNs) / float64(length)
 	}
+	mark := readResources(false)
+	if c.resLast == (resourceMark{}) {
+		c.resLast = c.res0
+	}
+	s.Resources = mark.since(c.resLast)
+	s.RSSBytes = currentRSS(mark)
+	c.resLast = mark
 	for _, o := range r.obs {
 		o.Interval(s)
 	}
@@ -804,8 +856,8 @@ func (r *runner) dropped(started int64) int64 {
 			}
 		}
 	} else {
-		first := int64(math.Ceil(float64(r.measureStart) / r.gapNs))
-		last := int64(math.Ceil(float64(r.measureEnd)/r.gapNs)) - 1
+		first := int64(math.Ceil((float64(r.measureStart) - r.offsetNs) / r.gapNs))
+		last := int64(math.Ceil((float64(r.measureEnd)-r.offsetNs)/r.gapNs)) - 1
 		due = last - first + 1
 	}
 	return max(due-started, 0)

@@ -51,6 +51,16 @@ type Settings struct {
 	Interval time.Duration `json:"interval_ns"`
 	// MaxErrorRate is the error rate above which a run is marked invalid.
 	MaxErrorRate float64 `json:"max_error_rate"`
+
+	// Shard, when set, makes the run one shard of a load split across
+	// machines (--shard I/N): the engine runs ShardShare's part of it. The
+	// result records it as ScenarioResult.Shard, beside these settings,
+	// which stay the whole load's.
+	Shard *Shard `json:"-"`
+	// StartAt, when set, is the instant the first run begins measuring
+	// (--start-at), so shards on several machines measure the same window;
+	// the warmup runs just before it.
+	StartAt time.Time `json:"-"`
 }
 
 // DefaultSettings returns the settings of a run given no flags.
@@ -105,7 +115,7 @@ func (s Settings) Validate() error {
 	case s.MaxErrorRate < 0 || s.MaxErrorRate > 1:
 		return fmt.Errorf("max-error-rate %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxErrorRate)
 	}
-	return nil
+	return s.validateShard()
 }
 
 // Scenario is one thing to measure: a workload with its parameters, and how to

@@ -100,7 +100,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"run", "--frobnicate"}, []string{"unknown flag: --frobnicate", "run 'perfkit run --help'"}},
 		{[]string{"run", "-c", "many"}, []string{`"many"`, "-c, --concurrency", "run 'perfkit run --help'"}},
-		{[]string{"rn"}, []string{`unknown command "rn"`, "did you mean run?", "run 'perfkit --help'"}},
+		{[]string{"rn"}, []string{`unknown command "rn"`, "did you mean run", "run 'perfkit --help'"}},
 		{[]string{"version", "extra"}, []string{`unknown command "extra"`, "run 'perfkit version --help'"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -44,6 +44,7 @@ type scenarioConfig struct {
 type configValue struct {
 	raw  any
 	line int
+	node *yaml.Node // the value's node, for the lines of list items
 }
 
 // Keys a scenario accepts besides the run settings.
@@ -53,7 +54,7 @@ var scenarioKeys = []string{"name", "workload", "params"}
 // baseline-dir and compare belong to later commands; run accepts and ignores
 // them so one file serves all commands.
 func topKeys() []string {
-	return []string{"scenarios", "params", sweepKey, "format", "out", "no-save", "baseline-dir", "compare"}
+	return append([]string{"scenarios", "params", sweepKey, "format", "out", "no-save", "baseline-dir", "compare", profileKey, pprofURLKey}, monitorTopKeys()...)
 }
 
 // findConfig returns the config file to read: the one given (which must
@@ -125,7 +126,7 @@ func loadConfig(path string, workloads registry) (*configFile, error) {
 			if err != nil {
 				return nil, err
 			}
-			cf.top[k.Value] = configValue{raw: val, line: k.Line}
+			cf.top[k.Value] = configValue{raw: val, line: k.Line, node: v}
 		default:
 			return nil, fmt.Errorf("%s:%d: unknown key %q (accepted: %s)", path, k.Line, k.Value, strings.Join(topAccepted, ", "))
 		}
@@ -150,6 +151,7 @@ func (cf *configFile) loadScenarios(seq *yaml.Node, workloads registry) error {
 	}
 	accepted := append(slices.Clone(scenarioKeys), settingKeys()...)
 	accepted = append(accepted, sweepKey)
+	accepted = append(accepted, monitorScenarioKeys()...)
 	seen := map[string]int{}
 	for _, item := range seq.Content {
 		if item.Kind != yaml.MappingNode {
@@ -185,7 +187,7 @@ func (cf *configFile) loadScenarios(seq *yaml.Node, workloads registry) error {
 				if sc.name != "" {
 					where = "scenario " + sc.name
 				}
-				if slices.Contains([]string{"format", "out", "no-save"}, k.Value) {
+				if slices.Contains(append([]string{"format", "out", "no-save", profileKey, pprofURLKey}, monitorRunKeys()...), k.Value) {
 					return fmt.Errorf("%s:%d: %s: key %q applies to the whole run: set it at the top level", cf.path, k.Line, where, k.Value)
 				}
 				if !slices.Contains(accepted, k.Value) {
@@ -195,7 +197,7 @@ func (cf *configFile) loadScenarios(seq *yaml.Node, workloads registry) error {
 				if err != nil {
 					return err
 				}
-				sc.settings[k.Value] = configValue{raw: val, line: k.Line}
+				sc.settings[k.Value] = configValue{raw: val, line: k.Line, node: v}
 			}
 		}
 		if sc.name == "" {

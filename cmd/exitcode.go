@@ -64,5 +64,11 @@ func exitCode(err error) int {
 	if errors.As(err, &se) {
 		return ExitMeasure
 	}
+	// An alert rule or threshold on a label or counter the workload does
+	// not record: a configuration error, found once the workload is set up.
+	var ce *bench.CheckError
+	if errors.As(err, &ce) {
+		return ExitUsage
+	}
 	return ExitUsage
 }

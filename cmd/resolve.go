@@ -84,7 +84,8 @@ func settingKeys() []string {
 
 // runFlagNames lists every flag of `perfkit run` that is not a workload param.
 func runFlagNames() []string {
-	return append(settingKeys(), sweepKey, "out", "no-save", "format", "config")
+	names := append(settingKeys(), sweepKey, "out", "no-save", "format", "config", profileKey, pprofURLKey, metricsAddrKey, dashboardKey, allowRemoteKey)
+	return append(names, scaleFlagNames()...)
 }
 
 // layer is where a value came from, lowest precedence first.

@@ -138,6 +138,10 @@ Exit codes: 0 done; 1 the gate said no; 2 usage, configuration or input error;
 		NewCmdWorkloads(f, nil),
 		NewCmdBaseline(f),
 		NewCmdCompare(f, nil),
+		NewCmdMerge(f, nil),
+		NewCmdAB(f, nil),
+		NewCmdProfile(f, nil),
+		NewCmdReport(f, nil),
 		NewCmdVersion(f),
 	)
 	root.InitDefaultCompletionCmd()

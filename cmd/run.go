@@ -47,6 +47,15 @@ type RunOptions struct {
 	Warnings []string
 	// Compare, when not nil, compares the result with a baseline (--compare).
 	Compare *runCompare
+	// Profile, when not nil, attaches pprof profiles to the run (--profile,
+	// --pprof-url, perfkit profile KIND).
+	Profile *ProfileOptions
+	// Monitor is the run's alert rules, thresholds, notifiers, /metrics
+	// and dashboard (nil or empty: none).
+	Monitor *MonitorOptions
+	// Search, when not nil, makes the run a capacity search of its one
+	// scenario (--find-max-rate).
+	Search *searchOptions
 
 	Notify func(c chan<- os.Signal) (stop func())
 	Exit   func(code int)
@@ -87,6 +96,19 @@ throughput never rises more than 5% while p99 rises more than 5% to the next
 step. One --sweep per run (no grids); values are split on commas. Config key:
 sweep: PARAM=v1,v2,...
 
+--shard I/N runs shard I (from 0) of a load split over N machines: its share
+of concurrency, rate and iterations, the open-model schedule split so that
+the shards' intended starts together are the whole schedule. --shards N takes
+the index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); --start-at
+TIME (RFC3339) makes every shard begin measuring at that instant, its warmup
+just before. 'perfkit merge' combines the shards' results exactly.
+
+--find-max-rate --slo "p99<20ms" finds the highest open-model rate whose run
+is valid and meets every --slo: it doubles the rate from --rate (default
+100/s) until a step fails, then bisects to --precision (5%). Each step is a
+scenario NAME[rate=R] of the result. It stops (exit 3) when perfkit itself
+saturates, rather than report a ceiling that is not the target's.
+
 SIGINT or SIGTERM stops gracefully and saves a partial result; a second one
 exits at once. Exit codes: 0 done; 2 bad flag, config or input; 3 could not
 measure (setup failed or every op failed).`
@@ -125,8 +147,34 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 			return runRun(c.Context(), opts)
 		},
 	}
-	fl := c.Flags()
+	addRunFlags(c.Flags(), params)
+	c.SetUsageFunc(runUsage)
+	return c
+}
+
+// addRunFlags registers the flags of `perfkit run` on fl: the run settings,
+// the run's own flags and the workload params. `perfkit profile KIND` takes
+// the same.
+func addRunFlags(fl *pflag.FlagSet, params []*paramFlag) {
 	fl.SortFlags = false
+	addSettingFlags(fl)
+	fl.Var(&sweepValue{}, sweepKey, "one measured step per value of a run setting ("+strings.Join(sweepSettings(), ", ")+") or a workload param; once per run")
+	fl.StringP("out", "o", "", "result file (default "+ResultsDir+"/<UTC time>-<id>.json)")
+	fl.Bool("no-save", false, "write no result file")
+	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
+	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
+	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression; see 'perfkit compare')")
+	addProfileFlags(fl)
+	addMonitorFlags(fl)
+	addScaleFlags(fl)
+	for _, p := range params {
+		p.register(fl)
+	}
+}
+
+// addSettingFlags registers a flag per run setting (-c, -r, -d, -n...);
+// `perfkit ab` takes them too.
+func addSettingFlags(fl *pflag.FlagSet) {
 	for _, s := range settingSpecs() {
 		switch {
 		case s.floatFlag:
@@ -140,17 +188,6 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 		}
 		fl.Lookup(s.Name).DefValue = s.Default // shown in --help; the default layer is viper's
 	}
-	fl.Var(&sweepValue{}, sweepKey, "one measured step per value of a run setting ("+strings.Join(sweepSettings(), ", ")+") or a workload param; once per run")
-	fl.StringP("out", "o", "", "result file (default "+ResultsDir+"/<UTC time>-<id>.json)")
-	fl.Bool("no-save", false, "write no result file")
-	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
-	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
-	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression; see 'perfkit compare')")
-	for _, p := range params {
-		p.register(fl)
-	}
-	c.SetUsageFunc(runUsage)
-	return c
 }
 
 func formatNames() []string {
@@ -229,6 +266,9 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 		return nil, err
 	}
 	if opts.Compare, err = resolveRunCompare(f, flags, cfg); err != nil {
+		return nil, err
+	}
+	if opts.Profile, err = r.resolveProfiling(); err != nil {
 		return nil, err
 	}
 
@@ -333,6 +373,12 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 	if !globalSwept && len(unswept) > 0 {
 		return nil, global.wrapGlobal(errNotSweepable(globalSweep.param, unswept...))
 	}
+	if opts.Monitor, err = r.resolveMonitor(opts.Scenarios, opts.Sweeps); err != nil {
+		return nil, err
+	}
+	if err := r.resolveScale(opts); err != nil {
+		return nil, err
+	}
 	return opts, nil
 }
 
@@ -378,6 +424,9 @@ func (o origin) wrapGlobal(err error) error {
 // renders it. A stop (signal or ctx) ends the current scenario gracefully,
 // skips the rest, and still saves what was measured, marked partial.
 func runRun(ctx context.Context, opts *RunOptions) error {
+	if opts.Search != nil {
+		return runSearch(ctx, opts)
+	}
 	// The progress observer and the signal handler write from goroutines of
 	// their own.
 	stderr := &lockedWriter{w: opts.IO.ErrOut}
@@ -393,12 +442,24 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 
 	runCtx, signalled, stop := handleSignals(ctx, opts, stderr)
 	defer stop()
+	mon, runCtx, err := startMonitor(runCtx, opts.Monitor, opts.IO, stderr)
+	if err != nil {
+		return err
+	}
+	defer mon.close()
 
 	var obs []bench.Observer
 	var prog *progress
 	if opts.IO.IsStderrTTY() {
 		prog = &progress{w: stderr}
 		obs = append(obs, prog)
+	}
+	prof, err := newProfiler(runCtx, opts, stderr, now)
+	if err != nil {
+		return err
+	}
+	if prof != nil {
+		obs = append(obs, prof)
 	}
 	res := &bench.Result{
 		SchemaVersion: bench.SchemaVersion,
@@ -408,7 +469,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	var failed error
 	for i, sc := range opts.Scenarios {
-		sr, err := bench.Run(runCtx, sc, obs...)
+		sr, err := bench.Run(runCtx, sc, append(slices.Clone(obs), mon.observers(sc)...)...)
 		if i < len(opts.Sweeps) && opts.Sweeps[i] != nil {
 			step := *opts.Sweeps[i]
 			sr.Sweep = &step
@@ -418,7 +479,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		if err != nil {
 			var se *bench.SetupError
-			if errors.As(err, &se) {
+			var ce *bench.CheckError
+			if errors.As(err, &se) || errors.As(err, &ce) {
 				return err
 			}
 			return fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -429,6 +491,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if err := unmeasured(sr, stopped); err != nil && failed == nil {
 			failed = measureErr(err)
 		}
+		prof.attach(&sr)
+		mon.finish(&sr)
 		res.Scenarios = append(res.Scenarios, sr)
 		if stopped {
 			res.Partial = true
@@ -438,9 +502,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	cwd, _ := os.Getwd()
 	res.Env = bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
 
+	mon.close() // the dashboard says done; notifications go out (bounded)
 	why := "stopped"
 	if signalled.Load() {
 		why = "stopped by signal"
+	} else if rule := mon.abortReason(); rule != "" {
+		why = "stopped by alert " + rule
 	}
 	switch {
 	case path != "":
@@ -455,11 +522,20 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	case res.Partial:
 		fmt.Fprintf(stderr, "%s: partial result not saved (--no-save)\n", why)
 	}
-	if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
+	if prof.showsTop() {
+		if err := prof.writeTops(opts.IO.Out); err != nil {
+			return err
+		}
+	} else if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
 		return err
 	}
 	if failed == nil && opts.Compare != nil {
-		return compareAfterRun(opts, res, path)
+		if err := compareAfterRun(opts, res, path); err != nil {
+			return err
+		}
+	}
+	if failed == nil {
+		failed = monitorGate(res) // a failed threshold or a critical alert: exit 1
 	}
 	return failed
 }

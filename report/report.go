@@ -57,6 +57,8 @@ func Write(w io.Writer, r *bench.Result, f Format) error {
 		return WriteJSON(w, r)
 	case Markdown:
 		return WriteMarkdown(w, r)
+	case HTML:
+		return WriteHTML(w, r)
 	}
 	p, err := ParseFormat(string(f))
 	if err != nil {

@@ -303,8 +303,8 @@ func TestParseFormat(t *testing.T) {
 
 func TestWriteErrors(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, cleanResult(), "html"); err == nil || !strings.Contains(err.Error(), `"html"`) {
-		t.Errorf("Write with format html: %v", err)
+	if err := Write(&buf, cleanResult(), "yaml"); err == nil || !strings.Contains(err.Error(), `"yaml"`) {
+		t.Errorf("Write with format yaml: %v", err)
 	}
 	if err := Write(&buf, cleanResult(), "MD"); err != nil || !strings.HasPrefix(buf.String(), "| SCENARIO") {
 		t.Errorf("Write with format MD: %v, %q", err, buf.String())

@@ -197,6 +197,19 @@ func scenarioNotes(s *bench.ScenarioResult) []string {
 	for _, note := range s.Notes {
 		notes = append(notes, s.Name+": "+note)
 	}
+	notes = append(notes, monitorNotes(s)...)
+	if sh := s.Shard; sh != nil {
+		notes = append(notes, fmt.Sprintf("%s: shard %s: its share of the load above (settings are the whole load's); combine the shards with perfkit merge", s.Name, sh))
+	}
+	if st := s.Search; st != nil {
+		line := fmt.Sprintf("%s: capacity search step %d: %s", s.Name, st.Index+1, st.Outcome)
+		if st.Best {
+			line += " (the answer: the highest rate that met " + strings.Join(st.SLOs, ", ") + ")"
+		} else if len(st.Reasons) > 0 {
+			line += " (" + strings.Join(st.Reasons, "; ") + ")"
+		}
+		notes = append(notes, line)
+	}
 	partial := s.Partial
 	for _, run := range s.Runs {
 		partial = partial || run.Partial

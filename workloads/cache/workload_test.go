@@ -33,11 +33,7 @@ func build(tb testing.TB, raw map[string]any) (*workload, bench.Values) {
 // buildErr returns the error that resolving or building raw params gives.
 func buildErr(raw map[string]any) error {
 	def := Definition()
-	v, err := def.Resolve(raw)
-	if err != nil {
-		return err
-	}
-	_, err = def.New(v)
+	_, err := def.Build(raw)
 	return err
 }
 

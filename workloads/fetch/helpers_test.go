@@ -12,13 +12,9 @@ import (
 func build(tb testing.TB, raw map[string]any) *fetch {
 	tb.Helper()
 	def := Definition()
-	v, err := def.Resolve(raw)
+	w, err := def.Build(raw)
 	if err != nil {
-		tb.Fatalf("Resolve(%v): %v", raw, err)
-	}
-	w, err := def.New(v)
-	if err != nil {
-		tb.Fatalf("New(%v): %v", raw, err)
+		tb.Fatalf("Build(%v): %v", raw, err)
 	}
 	return w.(*fetch)
 }
@@ -26,11 +22,7 @@ func build(tb testing.TB, raw map[string]any) *fetch {
 // buildErr returns the error that resolving or building raw params gives.
 func buildErr(raw map[string]any) error {
 	def := Definition()
-	v, err := def.Resolve(raw)
-	if err != nil {
-		return err
-	}
-	_, err = def.New(v)
+	_, err := def.Build(raw)
 	return err
 }
 

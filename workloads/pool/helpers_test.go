@@ -14,6 +14,7 @@ import (
 type testConn struct {
 	*conn
 	busy atomic.Bool
+	warm bool // dialed before the test's borrow (TestMinIdleKeptWarm)
 }
 
 // newEcho starts an embedded echo server, closed when the test ends.
@@ -86,13 +87,9 @@ func (c *fakeClock) advance(d time.Duration) { c.off.Add(int64(d)) }
 func build(tb testing.TB, raw map[string]any) *workload {
 	tb.Helper()
 	def := Definition()
-	v, err := def.Resolve(raw)
+	w, err := def.Build(raw)
 	if err != nil {
-		tb.Fatalf("Resolve(%v): %v", raw, err)
-	}
-	w, err := def.New(v)
-	if err != nil {
-		tb.Fatalf("New(%v): %v", raw, err)
+		tb.Fatalf("Build(%v): %v", raw, err)
 	}
 	return w.(*workload)
 }
@@ -100,11 +97,7 @@ func build(tb testing.TB, raw map[string]any) *workload {
 // buildErr returns the error that resolving or building raw params gives.
 func buildErr(raw map[string]any) error {
 	def := Definition()
-	v, err := def.Resolve(raw)
-	if err != nil {
-		return err
-	}
-	_, err = def.New(v)
+	_, err := def.Build(raw)
 	return err
 }
 
