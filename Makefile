@@ -23,10 +23,10 @@ build:
 run:
 	$(GO) run -ldflags '$(LDFLAGS)' . run $(ARGS)
 
-## test: go vet, then every test with the race detector
+## test: go vet, then every test with the race detector (one package at a time: timing-sensitive tests get the CPUs)
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -p 1 ./...
 
 ## bench: Go benchmarks of every package (BENCHTIME=5s for steadier numbers)
 bench:
