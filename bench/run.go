@@ -37,6 +37,9 @@ const (
 	// MaxGeneratorLateRatio is the share of ops that may start late while a
 	// worker was free (perfkit itself behind schedule).
 	MaxGeneratorLateRatio = 0.01
+	// MinGeneratorLate is the fewest such ops that count: one op held up by a
+	// GC pause in a short run is not a generator that cannot keep up.
+	MinGeneratorLate = 5
 	// MaxCPUSaturation is the share of GOMAXPROCS that perfkit's own CPU use
 	// may reach before the load generator is suspected to be the bottleneck.
 	MaxCPUSaturation = 0.95
@@ -878,7 +881,7 @@ func (c *collector) validate(run *RunResult) {
 		if st.AchievedRate < MinAchievedRatio*st.TargetRate {
 			bad("achieved rate %.1f/s is under %.0f%% of the target %.1f/s", st.AchievedRate, MinAchievedRatio*100, st.TargetRate)
 		}
-		if float64(st.GeneratorLate) > MaxGeneratorLateRatio*float64(run.Ops) {
+		if st.GeneratorLate >= MinGeneratorLate && float64(st.GeneratorLate) > MaxGeneratorLateRatio*float64(run.Ops) {
 			bad("schedule lag: %d ops (%.1f%%) started over %s late while a worker was free: perfkit could not keep up", st.GeneratorLate, 100*float64(st.GeneratorLate)/float64(run.Ops), LateThreshold)
 		}
 	}
