@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
@@ -156,41 +155,12 @@ func WriteList(w io.Writer, header []string, rows [][]string) error {
 // writeGrid renders a table with tablewriter, in WriteTable's plain style or
 // as markdown; right[i] aligns column i to the right.
 func writeGrid(w io.Writer, header []string, right []bool, data [][]string, md bool) error {
-	align := make([]tw.Align, len(header))
-	for i := range align {
-		align[i] = tw.AlignLeft
-		if i < len(right) && right[i] {
-			align[i] = tw.AlignRight
-		}
-	}
-	var rend tw.Renderer
-	pad := tw.Padding{Left: " ", Right: " ", Overwrite: true}
+	rend, pad := plainStyle()
 	if md {
-		rend = renderer.NewMarkdown()
-	} else {
-		rend = renderer.NewBlueprint(tw.Rendition{
-			Borders:  tw.BorderNone,
-			Symbols:  tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off}, Lines: tw.Lines{ShowHeaderLine: tw.Off}},
-		})
-		pad = tw.Padding{Left: "", Right: "  ", Overwrite: true}
+		rend, pad = renderer.NewMarkdown(), tw.Padding{Left: " ", Right: " ", Overwrite: true}
 	}
 	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf,
-		tablewriter.WithRenderer(rend),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithTrimSpace(tw.Off),
-		tablewriter.WithPadding(pad),
-		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	)
-	t.Header(header)
-	if err := t.Bulk(data); err != nil {
-		return err
-	}
-	if err := t.Render(); err != nil {
+	if err := renderGrid(&buf, header, right, data, rend, pad); err != nil {
 		return err
 	}
 	// Padded columns leave blanks at line ends, and the markdown renderer

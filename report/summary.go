@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -310,13 +311,8 @@ func countersLine(s *bench.ScenarioResult) string {
 	if len(sums) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(sums))
-	for k := range sums {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	parts := make([]string, 0, len(names))
-	for _, k := range names {
+	parts := make([]string, 0, len(sums))
+	for _, k := range slices.Sorted(maps.Keys(sums)) {
 		v := grouped(sums[k])
 		if k == "bytes" || strings.HasPrefix(k, "bytes_") || strings.HasSuffix(k, "_bytes") {
 			v = Bytes(sums[k])
@@ -338,13 +334,8 @@ func derivedLine(s *bench.ScenarioResult) string {
 	if len(vals) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(vals))
-	for k := range vals {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	parts := make([]string, 0, len(names))
-	for _, k := range names {
+	parts := make([]string, 0, len(vals))
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
 		v := median(vals[k])
 		var f string
 		if strings.HasSuffix(k, "_ratio") || strings.HasSuffix(k, "_efficiency") || k == "efficiency" || k == "utilisation" {

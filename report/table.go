@@ -36,14 +36,8 @@ func WriteTable(w io.Writer, r *bench.Result) error {
 		data = append(data, cells)
 	}
 	var buf bytes.Buffer
-	if err := renderTable(&buf, data, renderer.NewBlueprint(tw.Rendition{
-		Borders: tw.BorderNone,
-		Symbols: tw.NewSymbols(tw.StyleNone),
-		Settings: tw.Settings{
-			Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
-			Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-		},
-	}), tw.Padding{Left: "", Right: "  ", Overwrite: true}); err != nil {
+	rend, pad := plainStyle()
+	if err := renderTable(&buf, data, rend, pad); err != nil {
 		return err
 	}
 	// Columns are padded to their width: drop the blanks that end lines.
@@ -63,14 +57,36 @@ func WriteTable(w io.Writer, r *bench.Result) error {
 	return err
 }
 
-// renderTable renders the header and data with tablewriter: header text as
-// given, numbers aligned right, no wrapping.
+// plainStyle is the look of perfkit's text tables: no borders, no rules,
+// two spaces between columns (like benchstat's or kubectl's).
+func plainStyle() (tw.Renderer, tw.Padding) {
+	return renderer.NewBlueprint(tw.Rendition{
+		Borders: tw.BorderNone,
+		Symbols: tw.NewSymbols(tw.StyleNone),
+		Settings: tw.Settings{
+			Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+			Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+		},
+	}), tw.Padding{Left: "", Right: "  ", Overwrite: true}
+}
+
+// renderTable renders the result table's header and data.
 func renderTable(w io.Writer, data [][]string, rend tw.Renderer, pad tw.Padding) error {
 	cols := columns()
-	align := make([]tw.Align, len(cols))
+	right := make([]bool, len(cols))
 	for i := range cols {
+		right[i] = numeric(i)
+	}
+	return renderGrid(w, cols, right, data, rend, pad)
+}
+
+// renderGrid renders any of perfkit's tables with tablewriter: header text
+// as given, right[i] aligns column i to the right, no wrapping.
+func renderGrid(w io.Writer, header []string, right []bool, data [][]string, rend tw.Renderer, pad tw.Padding) error {
+	align := make([]tw.Align, len(header))
+	for i := range align {
 		align[i] = tw.AlignLeft
-		if numeric(i) {
+		if i < len(right) && right[i] {
 			align[i] = tw.AlignRight
 		}
 	}
@@ -84,7 +100,7 @@ func renderTable(w io.Writer, data [][]string, rend tw.Renderer, pad tw.Padding)
 		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 	)
-	t.Header(cols)
+	t.Header(header)
 	if err := t.Bulk(data); err != nil {
 		return err
 	}
