@@ -480,7 +480,17 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if err != nil {
 			var se *bench.SetupError
 			var ce *bench.CheckError
-			if errors.As(err, &se) || errors.As(err, &ce) {
+			switch {
+			case errors.As(err, &se):
+				// Nothing of this scenario was measured; the others still
+				// run and are saved, and the exit code says so.
+				if failed == nil {
+					failed = err
+				} else {
+					fmt.Fprintf(stderr, "perfkit: %v\n", oneLine(err.Error()))
+				}
+				continue
+			case errors.As(err, &ce):
 				return err
 			}
 			return fmt.Errorf("scenario %s: %w", sc.Name, err)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -541,5 +542,40 @@ func TestRunSecondSignalExits(t *testing.T) {
 	}, "run", "slow", "-d", "20s", "--warmup", "0s", "-c", "1", "--no-save")
 	if got := exited.Load(); got != 130 {
 		t.Errorf("second signal: exit %d, want 130", got)
+	}
+}
+
+// failingSetup is a workload whose Setup fails.
+type failingSetup struct{ fakeWorkload }
+
+func (*failingSetup) Setup(context.Context, *bench.Setup) error {
+	return errors.New("no route to target")
+}
+
+// A scenario that cannot be set up is skipped: the others run and are saved,
+// and the exit code is 3.
+func TestRunSetupFailureKeepsOtherScenarios(t *testing.T) {
+	sandbox(t)
+	defs := []bench.Definition{
+		{Name: "broken", Help: "fails setup", New: func(bench.Values) (bench.Workload, error) { return &failingSetup{}, nil }},
+		{Name: "fine", Help: "works", New: func(bench.Values) (bench.Workload, error) { return &fakeWorkload{}, nil }},
+	}
+	code, out, errOut := cliWith(t, t.Context(), func(f *Factory) { f.Workloads = defs }, args([]string{"run", "broken", "fine"}, quick)...)
+	if code != ExitMeasure {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitMeasure, errOut)
+	}
+	if !strings.Contains(errOut, "scenario broken: setup: no route to target") || !strings.Contains(out, "fine") {
+		t.Errorf("stderr %q, stdout %q", errOut, out)
+	}
+	files := resultFiles(t)
+	if len(files) != 1 {
+		t.Fatalf("result files %v, want one", files)
+	}
+	res, err := bench.ReadResult(filepath.Join(ResultsDir, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Scenarios) != 1 || res.Scenarios[0].Name != "fine" || res.Scenarios[0].Runs[0].Ops == 0 {
+		t.Errorf("saved scenarios: %+v", res.Scenarios)
 	}
 }
