@@ -167,8 +167,6 @@ type runner struct {
 	stop    atomic.Bool
 	stopped chan struct{} // closed with stop set
 	stopAt  atomic.Int64  // when the graceful stop came (ns since base), 0 if none
-	opCtxP  context.Context
-	opStop  context.CancelFunc
 	col     *collector
 
 	// closed model, iterations mode: measured ops not yet claimed
@@ -216,7 +214,6 @@ func (r *runner) run() RunResult {
 		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
 	}
 	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
-	r.opCtxP, r.opStop = opParent, opCancel
 	defer opCancel()
 
 	col := newCollector(r, n)

@@ -15,7 +15,7 @@ import (
 )
 
 // sleepy sleeps a little longer for every tenth op, under two labels.
-type sleepy struct{ n int }
+type sleepy struct{}
 
 func (w *sleepy) Setup(_ context.Context, s *bench.Setup) error {
 	s.Label("get")
