@@ -212,6 +212,9 @@ func (r *runner) run() RunResult {
 	workers := make([]*workerState, n)
 	for i := range workers {
 		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
+		if r.gapNs > 0 {
+			workers[i].precise = newPreciseTimer()
+		}
 	}
 	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
 	defer opCancel()
@@ -227,6 +230,9 @@ func (r *runner) run() RunResult {
 		r.stopAt.Store(r.now())
 		r.stop.Store(true)
 		close(r.stopped)
+		for _, ws := range workers {
+			ws.precise.wake()
+		}
 		grace := r.set.Timeout
 		if grace <= 0 {
 			grace = stopGrace
@@ -269,7 +275,7 @@ type workerState struct {
 	budget   int64 // iterations claimed and not yet done
 	finished bool
 	timer    *time.Timer   // open model: waits for the next intended start
-	precise  *preciseTimer // open model: the last stretch of a wait
+	precise  *preciseTimer // open model on Linux: waits for the next intended start
 }
 
 func (ws *workerState) loop() {
@@ -441,22 +447,18 @@ func (ws *workerState) openLoop() {
 	}
 }
 
-// coarseSleep is the wait above which the open model sleeps on a runtime
-// timer (and can be stopped) rather than on a preciseTimer.
-const coarseSleep = 2 * time.Millisecond
-
-// sleep waits for about d, or until a graceful stop (false). Long waits end
-// coarseSleep early on a runtime timer; the caller comes back for the rest,
-// which a preciseTimer waits out.
+// sleep waits for about d, or until a graceful stop (false). On Linux the
+// whole wait is one timerfd (kernel precision, one wake-up), which a stop
+// expires at once; elsewhere it is a runtime timer.
 func (ws *workerState) sleep(d time.Duration) bool {
-	if d <= coarseSleep {
-		if ws.precise == nil {
-			ws.precise = newPreciseTimer()
+	if p := ws.precise; p != nil {
+		if !p.arm(d) {
+			time.Sleep(d)
+		} else if !ws.r.stop.Load() { // a stop after this line expires the timer
+			p.wait()
 		}
-		ws.precise.sleep(d)
 		return !ws.r.stop.Load()
 	}
-	d -= coarseSleep
 	if ws.timer == nil {
 		ws.timer = time.NewTimer(d)
 	} else {

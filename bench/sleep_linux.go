@@ -50,22 +50,37 @@ func (p *preciseTimer) sleep(d time.Duration) {
 		time.Sleep(d)
 		return
 	}
+	if p.arm(d) {
+		p.wait()
+	}
+}
+
+// arm sets the timer to expire in d; false if it could not (then nothing
+// waits on it).
+func (p *preciseTimer) arm(d time.Duration) bool {
 	if d <= 0 {
-		return
+		d = 1 // zero would disarm it
 	}
 	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
 	// Control, not Fd: Fd would put the file in blocking mode, and each
 	// sleeping worker would then hold an OS thread.
 	var errno syscall.Errno
-	if ctrl := p.rc.Control(func(fd uintptr) {
+	err := p.rc.Control(func(fd uintptr) {
 		_, _, errno = syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-	}); ctrl != nil || errno != 0 {
-		time.Sleep(d)
-		return
-	}
+	})
+	return err == nil && errno == 0
+}
+
+// wait blocks, without holding a thread, until the timer expires.
+func (p *preciseTimer) wait() {
 	var buf [8]byte
-	if _, err := p.f.Read(buf[:]); err != nil {
-		time.Sleep(d)
+	_, _ = p.f.Read(buf[:])
+}
+
+// wake expires the timer now: a stop interrupts the worker waiting on it.
+func (p *preciseTimer) wake() {
+	if p != nil {
+		p.arm(1)
 	}
 }
 

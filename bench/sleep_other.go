@@ -12,3 +12,9 @@ func newPreciseTimer() *preciseTimer { return nil }
 func (*preciseTimer) sleep(d time.Duration) { time.Sleep(d) }
 
 func (*preciseTimer) close() {}
+
+func (*preciseTimer) wake() {}
+
+func (*preciseTimer) arm(time.Duration) bool { return false }
+
+func (*preciseTimer) wait() {}
