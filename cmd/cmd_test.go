@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -216,5 +217,23 @@ func TestProgressLine(t *testing.T) {
 	want = "api  run 2/3  4.0s  ops 6000/10000  1.50k ops/s  p99 9.96ms  errors 4"
 	if got := progressLine(s); got != want {
 		t.Errorf("progressLine = %q\nwant           %q", got, want)
+	}
+}
+
+// The progress line says when a run is warming up: the warmup has no
+// snapshots, so without it the line would sit still.
+func TestProgressWarmup(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf}
+	set := bench.DefaultSettings()
+	set.Count = 2
+	if err := p.SetupDone(&bench.ScenarioInfo{Scenario: "api", Settings: set}); err != nil {
+		t.Fatal(err)
+	}
+	p.MeasureEnd("api", 0)
+	p.MeasureEnd("api", 1) // the last run: no warmup follows
+	want := "\r\x1b[Kapi  run 1/2  warming up 1.0s\r\x1b[Kapi  run 2/2  warming up 1.0s"
+	if buf.String() != want {
+		t.Errorf("progress wrote %q, want %q", buf.String(), want)
 	}
 }

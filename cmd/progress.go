@@ -18,9 +18,46 @@ type progress struct {
 	w     io.Writer
 	mu    sync.Mutex
 	drawn bool
+	set   bench.Settings // of the scenario being run
 }
 
-var _ bench.Observer = (*progress)(nil)
+var (
+	_ bench.SetupObserver   = (*progress)(nil)
+	_ bench.MeasureObserver = (*progress)(nil)
+)
+
+// SetupDone shows the first run's warmup, which has no snapshots.
+func (p *progress) SetupDone(info *bench.ScenarioInfo) error {
+	p.mu.Lock()
+	p.set = info.Settings
+	p.mu.Unlock()
+	p.warming(info.Scenario, 0)
+	return nil
+}
+
+// MeasureStart is nothing to show: the first snapshot follows.
+func (p *progress) MeasureStart(string, int) {}
+
+// MeasureEnd shows the next run's warmup, if there is one.
+func (p *progress) MeasureEnd(scenario string, run int) {
+	p.mu.Lock()
+	next := run+1 < p.set.Count
+	p.mu.Unlock()
+	if next {
+		p.warming(scenario, run+1)
+	}
+}
+
+// warming draws "scenario  run i/n  warming up 1.0s" when the run warms up.
+func (p *progress) warming(scenario string, run int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.set.Warmup <= 0 {
+		return
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s  run %d/%d  warming up %s", scenario, run+1, max(p.set.Count, 1), seconds(p.set.Warmup))
+	p.drawn = true
+}
 
 // Interval redraws the line.
 func (p *progress) Interval(s *bench.Snapshot) {
