@@ -182,6 +182,8 @@ type profiler struct {
 
 	tops    []*profiles.TopReport
 	missing []string
+
+	restoreRate func() // the heap sampling rate before an allocs profile
 }
 
 // activeRun is what is being captured during one measured part.
@@ -216,6 +218,11 @@ func newProfiler(ctx context.Context, opts *RunOptions, stderr io.Writer, now ti
 	for _, k := range po.Kinds {
 		p.sources = append(p.sources, profileSource{kind: k})
 	}
+	// The allocs capture starts last and stops first: the other captures'
+	// work then falls outside its window.
+	slices.SortStableFunc(p.sources, func(a, b profileSource) int {
+		return boolInt(isLocalAllocs(a)) - boolInt(isLocalAllocs(b))
+	})
 	for _, k := range po.TargetKinds {
 		p.sources = append(p.sources, profileSource{kind: k, target: true})
 	}
@@ -223,6 +230,7 @@ func newProfiler(ctx context.Context, opts *RunOptions, stderr io.Writer, now ti
 		p.settings[sc.Name] = sc.Settings
 	}
 	if po.Target == nil {
+		p.sampleAllocs()
 		return p, nil
 	}
 	for _, sc := range opts.Scenarios {
@@ -243,7 +251,33 @@ func newProfiler(ctx context.Context, opts *RunOptions, stderr io.Writer, now ti
 	if err := profiles.CheckTarget(cctx, po.Client, po.Target); err != nil {
 		return nil, fmt.Errorf("--%s %s: %w", pprofURLKey, po.Target.Redacted(), err)
 	}
+	p.sampleAllocs()
 	return p, nil
+}
+
+// sampleAllocs sets the finer heap sampling of an allocs profile for the
+// run, before the workloads set up (see profiles.AllocsSampleRate).
+func (p *profiler) sampleAllocs() {
+	if slices.Contains(p.opts.Kinds, profiles.Allocs) {
+		p.restoreRate = profiles.SetAllocsSampling()
+	}
+}
+
+// close puts back what the profiler changed for the run.
+func (p *profiler) close() {
+	if p != nil && p.restoreRate != nil {
+		p.restoreRate()
+		p.restoreRate = nil
+	}
+}
+
+func isLocalAllocs(s profileSource) bool { return !s.target && s.kind == profiles.Allocs }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Interval is a no-op: the profiler cares only where the measured part
@@ -253,7 +287,9 @@ func (p *profiler) Interval(*bench.Snapshot) {}
 // MeasureStart starts the profiles of a run.
 func (p *profiler) MeasureStart(scenario string, run int) {
 	set := p.settings[scenario]
-	ar := &activeRun{scenario: scenario, run: run}
+	// Made before the captures start, so the allocs window (started last)
+	// does not count them.
+	ar := &activeRun{scenario: scenario, run: run, local: make([]*profiles.Capture, 0, len(p.sources))}
 	var errs []string
 	for _, s := range p.sources {
 		if s.target {
@@ -274,7 +310,9 @@ func (p *profiler) MeasureStart(scenario string, run int) {
 	}
 	p.mu.Lock()
 	p.active = ar
-	p.failed[scenario] = append(p.failed[scenario], errs...)
+	if len(errs) > 0 {
+		p.failed[scenario] = append(p.failed[scenario], errs...)
+	}
 	p.mu.Unlock()
 }
 
@@ -295,6 +333,10 @@ func (p *profiler) MeasureEnd(scenario string, run int) {
 		err error
 	}
 	var all []got
+	// The allocs capture, started last, stops first.
+	slices.SortStableFunc(ar.local, func(a, b *profiles.Capture) int {
+		return boolInt(b.Kind() == profiles.Allocs) - boolInt(a.Kind() == profiles.Allocs)
+	})
 	for _, c := range ar.local {
 		pr, err := c.Stop()
 		all = append(all, got{profileSource{kind: c.Kind()}, pr, err})
@@ -493,7 +535,9 @@ path under "profiles"; stdout gets a top table of each profile.
 Kinds: cpu (on-CPU time), heap (live memory at the end, after a GC), allocs
 (allocations during the window), mutex and block (contention and blocking
 during the window; their sampling rates are set for the run and restored
-after), goroutine (the goroutines in the middle of the window).
+after), goroutine (the goroutines in the middle of the window). Each top table
+says on its Covers line what the profile holds; perfkit's own profiling work
+(snapshots, their encoding, the CPU profile writer) is left out of every one.
 
 --pprof-url http://HOST:PORT/debug/pprof also fetches the same kinds from the
 target's net/http/pprof over the measured window, while perfkit drives load

@@ -223,6 +223,68 @@ func TestProfileAllocsShowsAllocationSite(t *testing.T) {
 	}
 }
 
+// profilingFrames only perfkit's profiling puts on a stack: runtime/pprof's
+// writers, the gzip they use, the profiles package's captures and the
+// profiler wrapping the run. An allocs profile (the window's allocations)
+// must have none of them.
+var profilingFrames = regexp.MustCompile(`^runtime/pprof\.|^compress/(flate|gzip)\.|^github\.com/perfkit/perfkit/profiles\.|^github\.com/perfkit/perfkit/cmd\.\(\*profiler\)`)
+
+// captureFrames are the captures' own: a heap profile (all that is live,
+// earlier tests' leftovers included) must not hold what they keep.
+var captureFrames = regexp.MustCompile(`^github\.com/perfkit/perfkit/profiles\.(Start|SetAllocsSampling|snapshot|delta|startMemWindow|\(\*(Capture|memWindow)\))`)
+
+// Issue 10, item 3: the allocs profile held perfkit's own snapshots (51–100%
+// in compress/flate and runtime/pprof.writeHeapProto under profiles.snapshot)
+// and its B/op changed with the duration. It must hold what the measured
+// window allocated, say so, and give about what an op allocates; the heap
+// profile beside it must not hold the captures' buffers either.
+func TestProfileAllocsExcludesPerfkitsProfiling(t *testing.T) {
+	sandbox(t)
+	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "--profile", "heap", "-d", "300ms", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	sr := readResultFile(t).Scenarios[0]
+	for kind, re := range map[string]*regexp.Regexp{"allocs": profilingFrames, "heap": captureFrames} {
+		p := parseProfile(t, sr.Profiles[kind])
+		for _, s := range p.Sample {
+			if !slices.ContainsFunc(s.Value, func(v int64) bool { return v != 0 }) {
+				continue
+			}
+			for _, l := range s.Location {
+				for _, ln := range l.Line {
+					if re.MatchString(ln.Function.Name) {
+						t.Fatalf("the %s profile holds perfkit's profiling: a sample under %s", kind, ln.Function.Name)
+					}
+				}
+			}
+		}
+	}
+	p := parseProfile(t, sr.Profiles["allocs"])
+	ops, ok := profiles.Ops(p)
+	if !ok {
+		t.Fatal("the allocs profile carries no op count")
+	}
+	top, err := profiles.Top(p, profiles.TopOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// allocSiteOp allocates 32 KiB an op; sampled, with the engine's few
+	// bytes beside it: a loose band, no timing.
+	if perOp := top.Total / ops; perOp < 16<<10 || perOp > 96<<10 {
+		t.Errorf("%d B/op over %d ops, want about %d:\n%s", perOp, ops, 32<<10, out)
+	}
+	for _, want := range []string{
+		"Covers: allocations during the measured window (",
+		" ops), perfkit's profiling excluded",
+		"Covers: memory in use at the end of the measured window, after a GC, perfkit's profiling excluded",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output misses %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestRunProfileMergesCount(t *testing.T) {
 	sandbox(t)
 	code, out, errOut := burnCLI(t, "run", "burn", "--profile", "cpu,goroutine", "--count", "2", "-d", "200ms", "--warmup", "0s", "-c", "1")

@@ -458,6 +458,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	defer prof.close()
 	if prof != nil {
 		obs = append(obs, prof)
 	}

@@ -46,7 +46,8 @@ type Capture struct {
 	start time.Time
 
 	cpu        bytes.Buffer
-	base       *profile.Profile // delta kinds: the snapshot at Start
+	base       *profile.Profile // mutex, block: the snapshot at Start
+	mem        *memWindow       // allocs
 	prevMutex  int
 	goroutines *snapshotTimer
 
@@ -57,8 +58,10 @@ type Capture struct {
 // Start begins capturing a profile of kind. Allocs, mutex and block
 // profiles are deltas over the window (their runtime counters run since the
 // process started); heap is a snapshot at Stop, after a GC; goroutine one in
-// the middle of the window. Delta kinds run a GC at Start, so what was
-// allocated before the window is not counted in it.
+// the middle of the window. Allocs runs a GC at Start, so what was
+// allocated before the window is not counted in it, and another at Stop, so
+// all that was allocated in it is. Every kind leaves out perfkit's own
+// profiling work (see ExcludeOwn).
 func Start(kind Kind, opts CaptureOptions) (*Capture, error) {
 	c := &Capture{kind: kind, start: time.Now()}
 	var err error
@@ -69,8 +72,7 @@ func Start(kind Kind, opts CaptureOptions) (*Capture, error) {
 		}
 	case Heap:
 	case Allocs:
-		runtime.GC()
-		c.base, err = snapshot("allocs")
+		c.mem = startMemWindow()
 	case Mutex:
 		frac := opts.MutexFraction
 		if frac <= 0 {
@@ -123,8 +125,7 @@ func (c *Capture) Stop() (*profile.Profile, error) {
 		runtime.GC()
 		p, err = snapshot("heap")
 	case Allocs:
-		runtime.GC()
-		p, err = delta(c.base, "allocs")
+		p = c.mem.stop()
 	case Mutex:
 		p, err = delta(c.base, "mutex")
 		runtime.SetMutexProfileFraction(c.prevMutex)
@@ -137,6 +138,7 @@ func (c *Capture) Stop() (*profile.Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s profile: %w", c.kind, err)
 	}
+	p = ExcludeOwn(p)
 	// The window is Start to Stop (the runtime's CPU profile counts from
 	// when its writer goroutine got going).
 	p.TimeNanos = c.start.UnixNano()
@@ -215,4 +217,24 @@ func (s *snapshotTimer) stop() (*profile.Profile, error) {
 		return nil, errors.New("no snapshot taken")
 	}
 	return s.p, s.err
+}
+
+// AllocsSampleRate is the heap sampling rate (runtime.MemProfileRate: one
+// sample per this many bytes allocated, on average) perfkit sets for a run
+// with an allocs profile. Go's default, 512 KiB, leaves a window of a few
+// megabytes with a handful of samples, so its bytes per op would be noise.
+// An allocs profile is a delta of raw counts, all sampled at this rate, so
+// scaling them by it is exact.
+const AllocsSampleRate = 4096
+
+// SetAllocsSampling sets AllocsSampleRate for the process, as early as it
+// can be (before the workloads set up), and returns the function that puts
+// the previous rate back.
+func SetAllocsSampling() (restore func()) {
+	prev := runtime.MemProfileRate
+	if prev == 0 || prev <= AllocsSampleRate {
+		return func() {} // profiling off, or already finer: leave it
+	}
+	runtime.MemProfileRate = AllocsSampleRate
+	return func() { runtime.MemProfileRate = prev }
 }

@@ -31,6 +31,9 @@ const (
 	// CommentSource is where the profile was taken: "perfkit" or the target's
 	// URL (credentials redacted).
 	CommentSource = "perfkit-source"
+	// CommentExcluded says what was left out of the profile: "profiling",
+	// perfkit's own profiling work (ExcludeOwn).
+	CommentExcluded = "perfkit-excluded"
 )
 
 // Parse reads a profile (gzipped protobuf, as `go tool pprof` writes, or a
@@ -204,4 +207,43 @@ func looksHTML(data []byte) bool {
 	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html")) ||
 		bytes.HasPrefix(head, []byte("<head")) || bytes.HasPrefix(head, []byte("<body")) ||
 		bytes.HasPrefix(head, []byte("<pre")) || bytes.HasPrefix(head, []byte("<?xml"))
+}
+
+// Coverage says, for people, what a profile perfkit took holds: its kind's
+// window, the runs, time and ops it spans, and whether perfkit's own
+// profiling was left out, e.g. "allocations during the measured window
+// (3.00s, 7782 ops), perfkit's profiling excluded". "" for a profile
+// without perfkit's comments.
+func Coverage(p *profile.Profile) string {
+	k, ok := Comment(p, CommentKind)
+	if !ok {
+		return ""
+	}
+	kind, err := ParseKind(k)
+	if err != nil {
+		return ""
+	}
+	s := kind.covers()
+	var span []string
+	runs, _ := Comment(p, CommentRuns)
+	if n, err := strconv.Atoi(runs); err == nil && n > 1 {
+		if kind.Windowed() {
+			span = append(span, fmt.Sprintf("%d runs", n))
+		} else {
+			span = append(span, fmt.Sprintf("mean of %d runs", n))
+		}
+	}
+	if kind.Windowed() && p.DurationNanos > 0 {
+		span = append(span, FormatValue(float64(p.DurationNanos), "nanoseconds"))
+	}
+	if n, ok := Ops(p); ok {
+		span = append(span, fmt.Sprintf("%d ops", n))
+	}
+	if len(span) > 0 {
+		s += " (" + strings.Join(span, ", ") + ")"
+	}
+	if v, _ := Comment(p, CommentExcluded); v == "profiling" {
+		s += ", perfkit's profiling excluded"
+	}
+	return s
 }

@@ -83,3 +83,22 @@ func kindList() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// covers says what a profile of kind k holds.
+func (k Kind) covers() string {
+	switch k {
+	case CPU:
+		return "on-CPU time during the measured window"
+	case Heap:
+		return "memory in use at the end of the measured window, after a GC"
+	case Allocs:
+		return "allocations during the measured window"
+	case Mutex:
+		return "mutex contention during the measured window"
+	case Block:
+		return "time blocked during the measured window"
+	case Goroutine:
+		return "goroutines in the middle of the measured window"
+	}
+	return ""
+}

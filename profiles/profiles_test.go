@@ -494,6 +494,9 @@ func TestRemoteCPUProfileOfTheTarget(t *testing.T) {
 	if src, _ := Comment(p, CommentSource); src != base.String() {
 		t.Errorf("source comment %q", src)
 	}
+	if v, _ := Comment(p, CommentExcluded); v != "profiling" {
+		t.Errorf("excluded comment %q: the target's serving of profiles is not left out", v)
+	}
 }
 
 func TestRemoteErrors(t *testing.T) {
@@ -643,6 +646,9 @@ func TestRenderGolden(t *testing.T) {
 		"main.encode;main.handle;main.serve": 2_000_000,
 		"main.hot|x;main.handle;main.serve":  1_500_000,
 	})
+	new.DurationNanos = 2e9
+	SetComment(new, CommentKind, "cpu")
+	SetComment(new, CommentExcluded, "profiling")
 	top, err := Top(new, TopOptions{N: 4})
 	if err != nil {
 		t.Fatal(err)

@@ -220,6 +220,7 @@ func (r *Remote) Stop() (*profile.Profile, error) {
 		if r.p.TimeNanos == 0 {
 			r.p.TimeNanos = r.start.UnixNano()
 		}
+		excludeTargetProfiling(r.p)
 		SetComment(r.p, CommentKind, string(r.kind))
 		SetComment(r.p, CommentSource, r.base.Redacted())
 	})

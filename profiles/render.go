@@ -91,6 +91,9 @@ func topHeader(r *TopReport) []string {
 	if r.File != "" {
 		lines = append(lines, "File: "+r.File)
 	}
+	if r.Covers != "" {
+		lines = append(lines, "Covers: "+r.Covers)
+	}
 	lines = append(lines, "Type: "+r.SampleType)
 	total := "Total: " + FormatValue(float64(r.Total), r.Unit)
 	if r.DurationNs > 0 {

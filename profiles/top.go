@@ -80,6 +80,8 @@ type TopReport struct {
 	DurationNs int64 `json:"duration_ns,omitempty"`
 	// Ops is the op count perfkit recorded in the profile, 0 when none.
 	Ops int64 `json:"ops,omitempty"`
+	// Covers says what the profile holds, when perfkit took it (Coverage).
+	Covers string `json:"covers,omitempty"`
 	// Functions is how many functions the (focused) profile has; Rows the
 	// first N of them.
 	Functions int      `json:"functions"`
@@ -101,6 +103,7 @@ func Top(p *profile.Profile, opts TopOptions) (*TopReport, error) {
 	if n, ok := Ops(p); ok {
 		r.Ops = n
 	}
+	r.Covers = Coverage(p)
 	for _, s := range p.Sample {
 		r.Total += abs(s.Value[idx])
 	}
