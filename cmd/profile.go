@@ -173,7 +173,8 @@ type profiler struct {
 	stderr   io.Writer
 	stamp    string
 	settings map[string]bench.Settings
-	sources  []profileSource
+	sources  []profileSource // in the order their tables are shown
+	starts   []profileSource // in the order they start: perfkit's allocs last
 
 	mu     sync.Mutex
 	active *activeRun
@@ -218,14 +219,15 @@ func newProfiler(ctx context.Context, opts *RunOptions, stderr io.Writer, now ti
 	for _, k := range po.Kinds {
 		p.sources = append(p.sources, profileSource{kind: k})
 	}
-	// The allocs capture starts last and stops first: the other captures'
-	// work then falls outside its window.
-	slices.SortStableFunc(p.sources, func(a, b profileSource) int {
-		return boolInt(isLocalAllocs(a)) - boolInt(isLocalAllocs(b))
-	})
 	for _, k := range po.TargetKinds {
 		p.sources = append(p.sources, profileSource{kind: k, target: true})
 	}
+	// The allocs capture starts last and stops first: the other captures'
+	// work then falls outside its window.
+	p.starts = slices.Clone(p.sources)
+	slices.SortStableFunc(p.starts, func(a, b profileSource) int {
+		return boolInt(isLocalAllocs(a)) - boolInt(isLocalAllocs(b))
+	})
 	for _, sc := range opts.Scenarios {
 		p.settings[sc.Name] = sc.Settings
 	}
@@ -291,7 +293,7 @@ func (p *profiler) MeasureStart(scenario string, run int) {
 	// does not count them.
 	ar := &activeRun{scenario: scenario, run: run, local: make([]*profiles.Capture, 0, len(p.sources))}
 	var errs []string
-	for _, s := range p.sources {
+	for _, s := range p.starts {
 		if s.target {
 			r, err := profiles.StartRemote(p.ctx, p.opts.Client, p.opts.Target, s.kind, set.Duration)
 			if err != nil {

@@ -283,6 +283,9 @@ func TestProfileAllocsExcludesPerfkitsProfiling(t *testing.T) {
 			t.Errorf("output misses %q:\n%s", want, out)
 		}
 	}
+	if a, h := strings.Index(out, "Covers: alloc"), strings.Index(out, "Covers: memory"); a > h {
+		t.Errorf("the command's own kind (allocs) is not shown first:\n%s", out)
+	}
 }
 
 func TestRunProfileMergesCount(t *testing.T) {
