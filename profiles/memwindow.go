@@ -20,6 +20,7 @@ import (
 // only the delta is encoded, once, after the window.
 type memWindow struct {
 	base, end []runtime.MemProfileRecord
+	rate      int64 // runtime.MemProfileRate in force over the window
 }
 
 // memSlack is room for allocation sites that appear while the buffers are
@@ -40,6 +41,7 @@ func startMemWindow() *memWindow {
 		// allocations to subtract.
 		if n, ok = runtime.MemProfile(w.base, true); ok {
 			w.base = w.base[:n]
+			w.rate = int64(runtime.MemProfileRate)
 			return w
 		}
 	}
@@ -58,7 +60,7 @@ func (w *memWindow) stop() *profile.Profile {
 		runtime.GC()
 		n, ok = runtime.MemProfile(w.end, true)
 	}
-	return memDelta(w.base, w.end[:n], int64(runtime.MemProfileRate))
+	return memDelta(w.base, w.end[:n], w.rate)
 }
 
 // memKey identifies an allocation site as the runtime buckets them: a stack

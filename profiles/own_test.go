@@ -2,10 +2,12 @@ package profiles
 
 import (
 	"bytes"
+	"math"
 	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -196,5 +198,50 @@ func TestExcludeTargetProfiling(t *testing.T) {
 	}
 	if v, _ := Comment(p, CommentExcluded); v != "profiling" {
 		t.Errorf("excluded comment %q", v)
+	}
+}
+
+//go:noinline
+func stackHere() (stk [32]uintptr) {
+	runtime.Callers(1, stk[:])
+	return stk
+}
+
+// memDelta subtracts raw counts site by site and scales what is left by
+// the sampling rate, as runtime/pprof scales a heap profile.
+func TestMemDeltaSubtractsRawCountsAndScales(t *testing.T) {
+	site := stackHere()
+	other := stackHere() // another call site: another stack
+	rec := func(stk [32]uintptr, objs, size, freed int64) runtime.MemProfileRecord {
+		return runtime.MemProfileRecord{Stack0: stk, AllocObjects: objs, AllocBytes: objs * size, FreeObjects: freed, FreeBytes: freed * size}
+	}
+	base := []runtime.MemProfileRecord{rec(site, 10, 1024, 10), rec(other, 5, 64, 5)}
+	end := []runtime.MemProfileRecord{rec(site, 30, 1024, 25), rec(other, 5, 64, 5), rec(site, 4, 8192, 0)}
+	p := memDelta(base, end, 4096)
+	if len(p.Sample) != 2 {
+		t.Fatalf("%d samples, want 2 (the unchanged site dropped)", len(p.Sample))
+	}
+	scale := func(size int64) float64 { return 1 / (1 - math.Exp(-float64(size)/4096)) }
+	want := [][]int64{
+		{int64(20 * scale(1024)), int64(20 * 1024 * scale(1024)), int64(5 * scale(1024)), int64(5 * 1024 * scale(1024))},
+		{int64(4 * scale(8192)), int64(4 * 8192 * scale(8192)), int64(4 * scale(8192)), int64(4 * 8192 * scale(8192))},
+	}
+	for i, s := range p.Sample {
+		if !slices.Equal(s.Value, want[i]) {
+			t.Errorf("sample %d: %v, want %v", i, s.Value, want[i])
+		}
+		if leaf := s.Location[0].Line[0].Function.Name; !strings.HasSuffix(leaf, ".stackHere") {
+			t.Errorf("sample %d: leaf %s, want stackHere", i, leaf)
+		}
+	}
+	if p.DefaultSampleType != "alloc_space" || p.Period != 4096 {
+		t.Errorf("default %s, period %d", p.DefaultSampleType, p.Period)
+	}
+	var b bytes.Buffer
+	if err := p.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(b.Bytes()); err != nil {
+		t.Fatal(err)
 	}
 }
