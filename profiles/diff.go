@@ -80,7 +80,10 @@ type DiffReport struct {
 // functions whose cost changed most first. Values are per op when both
 // profiles carry their op counts (see SetOps), so runs of different lengths
 // compare fairly.
+// Profiles perfkit took of itself are read without its own profiling
+// (ExcludeOwn), older files too.
 func Diff(base, new *profile.Profile, opts DiffOptions) (*DiffReport, error) {
+	base, new = withoutOwn(base), withoutOwn(new)
 	bi, err := sampleIndex(base, opts.SampleType)
 	if err != nil {
 		return nil, fmt.Errorf("base: %w", err)

@@ -36,3 +36,17 @@ func ExcludeOwn(p *profile.Profile) *profile.Profile {
 	SetComment(p, CommentExcluded, "profiling")
 	return p
 }
+
+// withoutOwn is p as reported: a profile perfkit took of itself before it
+// left its own profiling out (an older file, a baseline's copy) gets the
+// same rule, on a copy, so a diff against a newer one does not show the
+// old snapshots' cost as an improvement.
+func withoutOwn(p *profile.Profile) *profile.Profile {
+	if src, _ := Comment(p, CommentSource); src != "perfkit" {
+		return p
+	}
+	if _, done := Comment(p, CommentExcluded); done {
+		return p
+	}
+	return ExcludeOwn(p.Copy())
+}

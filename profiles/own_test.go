@@ -245,3 +245,39 @@ func TestMemDeltaSubtractsRawCountsAndScales(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A profile perfkit wrote before it left its own profiling out (an old
+// baseline's copy) is read with the same rule, so a diff against a new one
+// shows no fake improvement in compress/flate.
+func TestOlderPerfkitProfilesAreReadWithoutOwnWork(t *testing.T) {
+	old := synth("alloc_space", "bytes", 100, map[string]int64{
+		"compress/flate.NewWriter;runtime/pprof.(*Profile).WriteTo;github.com/perfkit/perfkit/profiles.snapshot;github.com/perfkit/perfkit/profiles.Start": 900_000,
+		"main.alloc;main.op": 100_000,
+	})
+	SetComment(old, CommentSource, "perfkit")
+	new := synth("alloc_space", "bytes", 100, map[string]int64{"main.alloc;main.op": 100_000})
+	SetComment(new, CommentSource, "perfkit")
+	SetComment(new, CommentExcluded, "profiling")
+	top, err := Top(old, TopOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top.Total != 100_000 || rowIndex(top.Rows, "flate.NewWriter") >= 0 {
+		t.Errorf("top of an older perfkit profile: total %d, rows %+v", top.Total, top.Rows)
+	}
+	if len(old.Sample) != 2 {
+		t.Error("Top changed the profile it was given")
+	}
+	d, err := Diff(old, new, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.BaseTotal != d.NewTotal || len(d.Rows) != 0 {
+		t.Errorf("diff shows a change: base %v new %v, rows %+v", d.BaseTotal, d.NewTotal, d.Rows)
+	}
+	// Someone else's profile is left as it is.
+	other := synth("alloc_space", "bytes", 0, map[string]int64{"compress/flate.NewWriter;github.com/perfkit/perfkit/profiles.snapshot": 5})
+	if top, _ := Top(other, TopOptions{}); top.Total != 5 {
+		t.Errorf("a profile perfkit did not write was filtered: total %d", top.Total)
+	}
+}

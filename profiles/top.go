@@ -88,8 +88,10 @@ type TopReport struct {
 	Rows      []TopRow `json:"rows"`
 }
 
-// Top summarises p by function, as `go tool pprof -top` does.
+// Top summarises p by function, as `go tool pprof -top` does; a profile
+// perfkit took of itself is read without its own profiling (ExcludeOwn).
 func Top(p *profile.Profile, opts TopOptions) (*TopReport, error) {
+	p = withoutOwn(p)
 	idx, err := sampleIndex(p, opts.SampleType)
 	if err != nil {
 		return nil, err
