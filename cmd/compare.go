@@ -130,7 +130,15 @@ func addCompareFlags(fl *pflag.FlagSet) {
 	fl.Float64("alpha", stats.DefaultAlpha, "family-wise false-alarm rate across every comparison (config compare.alpha)")
 	fl.StringArray("threshold", nil, "METRIC=VALUE or SCENARIO:METRIC=VALUE, e.g. p99=15% or api:error_rate=+0.5pp (repeatable; config compare.thresholds)")
 	fl.Bool("strict-env", false, "refuse (exit 2) when the environments differ (CPU model or count, GOMAXPROCS, Go version) instead of warning")
+	fl.Bool(gateOwnKey, false, gateOwnUsage)
 }
+
+// gateOwnKey is the flag and compare: config key that makes perfkit's own
+// CPU and allocations per op gate against an external target too.
+const (
+	gateOwnKey   = "gate-own-metrics"
+	gateOwnUsage = "let perfkit's own cpu_per_op and alloc_per_op gate when the target is external too (default: shown as info; config compare.gate-own-metrics)"
+)
 
 func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*CompareOptions, error) {
 	opts := &CompareOptions{IO: f.IO, ResultsDir: ResultsDir}
@@ -244,6 +252,9 @@ func decisionOptions(flags *pflag.FlagSet, cfg *configFile) (compare.Options, er
 		o.Thresholds = append(o.Thresholds, r)
 	}
 	o.StrictEnv, _ = flags.GetBool("strict-env")
+	if fl := flags.Lookup(gateOwnKey); fl != nil && fl.Changed {
+		o.GateOwnMetrics, _ = flags.GetBool(gateOwnKey)
+	}
 	return o, nil
 }
 
@@ -254,7 +265,8 @@ func checkAlpha(a float64) error {
 	return nil
 }
 
-// compareSection reads `compare: {alpha: 0.05, thresholds: {p99: 10%}}`.
+// compareSection reads `compare: {alpha: 0.05, thresholds: {p99: 10%},
+// gate-own-metrics: false}`.
 // Thresholds may also be a list of "METRIC=VALUE" strings.
 func (cf *configFile) compareSection(cv configValue, o *compare.Options) error {
 	where := cf.where(cv.line)
@@ -305,8 +317,14 @@ func (cf *configFile) compareSection(cv configValue, o *compare.Options) error {
 				}
 				o.Thresholds = append(o.Thresholds, r)
 			}
+		case gateOwnKey:
+			b, isBool := v.(bool)
+			if !isBool {
+				return fmt.Errorf("%s: compare.%s %v: accepted: true or false", where, gateOwnKey, v)
+			}
+			o.GateOwnMetrics = b
 		default:
-			return fmt.Errorf("%s: compare: unknown key %q (accepted: %s)", where, k, "alpha, thresholds")
+			return fmt.Errorf("%s: compare: unknown key %q (accepted: %s)", where, k, "alpha, thresholds, "+gateOwnKey)
 		}
 	}
 	return nil
