@@ -74,6 +74,15 @@ A metric regressed only when the change is significant and its whole interval
 is worse than the threshold; inconclusive when there are too few runs to ever
 reach significance (the table says how many are needed).
 
+cpu_per_op and alloc_per_op (shown "perfkit cpu/op", "perfkit alloc/op") are
+perfkit's own process's costs. They gate when the system under test runs in
+that process (the result's target "in-process": embedded targets, agents,
+cache, pool); against an external target (fetch with a url or targets, exec
+agents) they are the load generator's, shown as "info", corrected in a Holm
+family of their own, and never fail the gate. --gate-own-metrics (config
+compare.gate-own-metrics: true) makes them gate anyway; a --threshold for them
+does not by itself.
+
 Default thresholds: throughput and p50 5%, p90 and p99 10%, p99.9 20%,
 error_rate +0.5pp, cpu_per_op and alloc_per_op 10%, Go units 5%. Set them with
 --threshold METRIC=VALUE or SCENARIO:METRIC=VALUE (repeatable), or in the
@@ -82,6 +91,7 @@ config file:
   compare:
     alpha: 0.05
     thresholds: {p99: 10%, "api:throughput": 3%, error_rate: +0.5pp}
+    gate-own-metrics: false
 
 Exit codes: 0 no regression; 1 a regression (or per --fail-on); 2 usage or
 input error (a missing baseline, an unreadable file, environments that differ
