@@ -127,9 +127,10 @@ func metricLabel(o stats.Outcome) string {
 	return "perfkit " + o.Metric
 }
 
-// ownNotes say what the perfkit's own metrics among outs (the rows shown)
+// ownNotes say what perfkit's own metrics among outs (the rows shown)
 // measure and whether they gate: informational against an external target,
-// gating when the system under test ran in perfkit's process. infoFamily
+// gating when the system under test ran in perfkit's process (or when
+// --gate-own-metrics asked for it). infoFamily
 // is the size of the informational outcomes' Holm family.
 func ownNotes(outs []stats.Outcome, infoFamily int) []string {
 	var info, gating []string
@@ -151,7 +152,7 @@ func ownNotes(outs []stats.Outcome, infoFamily int) []string {
 			strings.Join(info, ", "), infoFamily))
 	}
 	if len(gating) > 0 {
-		notes = append(notes, fmt.Sprintf("%s: perfkit's own process, which runs the system under test (in-process target): gating", strings.Join(gating, ", ")))
+		notes = append(notes, fmt.Sprintf("%s: perfkit's own process's costs, gating: the system under test runs in that process (or --gate-own-metrics)", strings.Join(gating, ", ")))
 	}
 	return notes
 }
