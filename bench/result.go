@@ -39,9 +39,13 @@ type ScenarioResult struct {
 	// split its ops ("op" holds all of them); Phases are its sub-phase
 	// timings. Other latency keys are "<label>.service" and "schedule_lag"
 	// (open model).
-	Labels   []string          `json:"labels"`
-	Phases   []string          `json:"phases,omitempty"`
-	Notes    []string          `json:"notes,omitempty"`
+	Labels []string `json:"labels"`
+	Phases []string `json:"phases,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
+	// Target is where the system under test ran: TargetInProcess or
+	// TargetExternal (the workload's Setup.External). Results written
+	// before it existed lack it; TargetOf infers it.
+	Target   string            `json:"target,omitempty"`
 	Partial  bool              `json:"partial,omitempty"`
 	Runs     []RunResult       `json:"runs"`
 	Profiles map[string]string `json:"profiles,omitempty"`
@@ -61,6 +65,52 @@ type ScenarioResult struct {
 	// thresholds: in perfkit.yaml).
 	Alerts     []AlertEvent      `json:"alerts,omitempty"`
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+}
+
+// Where the system under test of a scenario runs (ScenarioResult.Target).
+const (
+	// TargetInProcess: the component under test is code in perfkit's own
+	// process (an executor, a cache manager, a pool, an embedded server),
+	// so perfkit's CPU and allocations per op measure it.
+	TargetInProcess = "in-process"
+	// TargetExternal: the system under test runs outside perfkit's process,
+	// so perfkit's CPU and allocations per op are the load generator's own.
+	TargetExternal = "external"
+)
+
+// TargetOf is where s's system under test ran: s.Target when recorded,
+// else inferred from the workload and params of a result written before
+// the field existed (fetch given a url or a targets file, agents of kind
+// exec: external; anything else: in-process).
+func TargetOf(s *ScenarioResult) string {
+	if s.Target != "" {
+		return s.Target
+	}
+	switch s.Workload {
+	case "fetch":
+		if nonEmpty(s.Params["url"]) || nonEmpty(s.Params["targets"]) {
+			return TargetExternal
+		}
+	case "agents":
+		if k, _ := s.Params["kind"].(string); k == "exec" {
+			return TargetExternal
+		}
+	}
+	return TargetInProcess
+}
+
+// nonEmpty reports whether a recorded param holds a value: a non-empty
+// string or list.
+func nonEmpty(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return t != ""
+	case []any:
+		return len(t) > 0
+	case []string:
+		return len(t) > 0
+	}
+	return false
 }
 
 // SweepStep places a scenario result in a sweep: scenario Base run with Param

@@ -90,6 +90,10 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		return res, &SetupError{sc.Name, fmt.Errorf("label %q is reserved for all ops", OverallKey)}
 	}
 	res.Notes = slices.Clone(setup.Notes)
+	res.Target = TargetInProcess
+	if setup.External {
+		res.Target = TargetExternal
+	}
 	res.Labels = slices.Clone(setup.labelNames())
 	res.Phases = slices.Clone(setup.phases)
 	if err := setupDone(sc, setup, obs); err != nil {

@@ -56,6 +56,14 @@ type Setup struct {
 	// inside perfkit's own process (an embedded server), so perfkit's CPU use
 	// includes the target's and is not a sign of a saturated load generator.
 	Embedded bool
+	// External, when set by the workload, says the system under test runs
+	// outside perfkit's process (a remote service, child processes), so
+	// perfkit's own CPU time and allocations per op are the load
+	// generator's costs, not the target's: compare shows them but does not
+	// gate on them unless asked to. Unset (the default, right for a
+	// workload whose component under test is Go code in perfkit's process),
+	// the result records the target as TargetInProcess.
+	External bool
 	// Notes, set by the workload, are shown beside the result (e.g. "L1 only:
 	// no redis URL given").
 	Notes []string

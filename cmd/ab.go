@@ -54,7 +54,8 @@ neighbours, caches warming) weighs on both sides alike. Each run is a single
 run of its side (own setup, warmup and measured window); --count runs per
 side (default 10) are the samples. A is compare's OLD side, B its NEW side:
 the same Mann-Whitney U test, Holm correction, thresholds, table, markdown,
-JSON and exit codes as 'perfkit compare'.
+JSON and exit codes as 'perfkit compare' (perfkit's own cpu_per_op and
+alloc_per_op are info against an external target: --gate-own-metrics).
 
 Exit codes: 0 no regression of B against A; 1 a regression (or per
 --fail-on); 2 usage or input error (an unknown scenario, a bad --a-set);

@@ -74,6 +74,15 @@ A metric regressed only when the change is significant and its whole interval
 is worse than the threshold; inconclusive when there are too few runs to ever
 reach significance (the table says how many are needed).
 
+cpu_per_op and alloc_per_op (shown "perfkit cpu/op", "perfkit alloc/op") are
+perfkit's own process's costs. They gate when the system under test runs in
+that process (the result's target "in-process": embedded targets, agents,
+cache, pool); against an external target (fetch with a url or targets, exec
+agents) they are the load generator's, shown as "info", corrected in a Holm
+family of their own, and never fail the gate. --gate-own-metrics (config
+compare.gate-own-metrics: true) makes them gate anyway; a --threshold for them
+does not by itself.
+
 Default thresholds: throughput and p50 5%, p90 and p99 10%, p99.9 20%,
 error_rate +0.5pp, cpu_per_op and alloc_per_op 10%, Go units 5%. Set them with
 --threshold METRIC=VALUE or SCENARIO:METRIC=VALUE (repeatable), or in the
@@ -82,6 +91,7 @@ config file:
   compare:
     alpha: 0.05
     thresholds: {p99: 10%, "api:throughput": 3%, error_rate: +0.5pp}
+    gate-own-metrics: false
 
 Exit codes: 0 no regression; 1 a regression (or per --fail-on); 2 usage or
 input error (a missing baseline, an unreadable file, environments that differ
@@ -130,7 +140,15 @@ func addCompareFlags(fl *pflag.FlagSet) {
 	fl.Float64("alpha", stats.DefaultAlpha, "family-wise false-alarm rate across every comparison (config compare.alpha)")
 	fl.StringArray("threshold", nil, "METRIC=VALUE or SCENARIO:METRIC=VALUE, e.g. p99=15% or api:error_rate=+0.5pp (repeatable; config compare.thresholds)")
 	fl.Bool("strict-env", false, "refuse (exit 2) when the environments differ (CPU model or count, GOMAXPROCS, Go version) instead of warning")
+	fl.Bool(gateOwnKey, false, gateOwnUsage)
 }
+
+// gateOwnKey is the flag and compare: config key that makes perfkit's own
+// CPU and allocations per op gate against an external target too.
+const (
+	gateOwnKey   = "gate-own-metrics"
+	gateOwnUsage = "let perfkit's own cpu_per_op and alloc_per_op gate when the target is external too (default: shown as info; config compare.gate-own-metrics)"
+)
 
 func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*CompareOptions, error) {
 	opts := &CompareOptions{IO: f.IO, ResultsDir: ResultsDir}
@@ -244,6 +262,9 @@ func decisionOptions(flags *pflag.FlagSet, cfg *configFile) (compare.Options, er
 		o.Thresholds = append(o.Thresholds, r)
 	}
 	o.StrictEnv, _ = flags.GetBool("strict-env")
+	if fl := flags.Lookup(gateOwnKey); fl != nil && fl.Changed {
+		o.GateOwnMetrics, _ = flags.GetBool(gateOwnKey)
+	}
 	return o, nil
 }
 
@@ -254,7 +275,8 @@ func checkAlpha(a float64) error {
 	return nil
 }
 
-// compareSection reads `compare: {alpha: 0.05, thresholds: {p99: 10%}}`.
+// compareSection reads `compare: {alpha: 0.05, thresholds: {p99: 10%},
+// gate-own-metrics: false}`.
 // Thresholds may also be a list of "METRIC=VALUE" strings.
 func (cf *configFile) compareSection(cv configValue, o *compare.Options) error {
 	where := cf.where(cv.line)
@@ -305,8 +327,14 @@ func (cf *configFile) compareSection(cv configValue, o *compare.Options) error {
 				}
 				o.Thresholds = append(o.Thresholds, r)
 			}
+		case gateOwnKey:
+			b, isBool := v.(bool)
+			if !isBool {
+				return fmt.Errorf("%s: compare.%s %v: accepted: true or false", where, gateOwnKey, v)
+			}
+			o.GateOwnMetrics = b
 		default:
-			return fmt.Errorf("%s: compare: unknown key %q (accepted: %s)", where, k, "alpha, thresholds")
+			return fmt.Errorf("%s: compare: unknown key %q (accepted: %s)", where, k, "alpha, thresholds, "+gateOwnKey)
 		}
 	}
 	return nil

@@ -284,7 +284,7 @@ func TestCompareConfigErrors(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown key", "compare:\n  alfa: 0.1\n", []string{"perfkit.yaml:1: compare: unknown key \"alfa\" (accepted: alpha, thresholds)"}},
+		{"unknown key", "compare:\n  alfa: 0.1\n", []string{"perfkit.yaml:1: compare: unknown key \"alfa\" (accepted: alpha, thresholds, gate-own-metrics)"}},
 		{"bad alpha", "compare:\n  alpha: 5\n", []string{"perfkit.yaml:1: compare.alpha 5: accepted"}},
 		{"bad threshold", "compare:\n  thresholds: {p99: 10}\n", []string{`perfkit.yaml:1: compare.thresholds: threshold "p99=10": value "10": accepted`}},
 		{"not a map", "compare: 0.05\n", []string{"perfkit.yaml:1: compare: expected a mapping"}},

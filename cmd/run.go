@@ -164,6 +164,7 @@ func addRunFlags(fl *pflag.FlagSet, params []*paramFlag) {
 	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
 	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
 	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression; see 'perfkit compare')")
+	fl.Bool(gateOwnKey, false, "with --compare: "+gateOwnUsage)
 	addProfileFlags(fl)
 	addMonitorFlags(fl)
 	addScaleFlags(fl)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,11 +57,13 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 	var out bytes.Buffer
 	out.WriteString(c.Summary() + "\n")
 	var data [][]string
+	var shown []stats.Outcome
 	for _, o := range c.Outcomes {
-		if !opts.All && o.Verdict == stats.Unchanged {
+		if !opts.All && (o.Verdict == stats.Unchanged || o.Verdict == stats.Info && o.Finding == stats.Unchanged) {
 			continue
 		}
-		row := []string{o.Scenario, o.Metric, sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md)}
+		shown = append(shown, o)
+		row := []string{o.Scenario, metricLabel(o), sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md)}
 		for i := range row {
 			if i != len(row)-1 || !md {
 				row[i] = esc(flatten(row[i]))
@@ -91,6 +94,7 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 	if len(c.Removed) > 0 {
 		notes = append(notes, "removed (old only, not compared): "+strings.Join(c.Removed, ", "))
 	}
+	notes = append(notes, ownNotes(shown, c.InfoFamily)...)
 	notes = append(notes, outcomeWarnings(c.Outcomes)...)
 	for _, wn := range c.Warnings {
 		notes = append(notes, "warning: "+wn)
@@ -104,6 +108,53 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 	}
 	_, err := w.Write(out.Bytes())
 	return err
+}
+
+// ownLabels are the names tables give perfkit's own costs (stats.Outcome.Own):
+// figures of perfkit's process, which are the service's only when it runs in
+// that process.
+var ownLabels = map[string]string{"cpu_per_op": "perfkit cpu/op", "alloc_per_op": "perfkit alloc/op"}
+
+// metricLabel is a metric's name as tables show it: perfkit's own costs
+// say whose they are ("perfkit cpu/op"); JSON keeps the metric's key.
+func metricLabel(o stats.Outcome) string {
+	if !o.Own {
+		return o.Metric
+	}
+	if l, ok := ownLabels[o.Metric]; ok {
+		return l
+	}
+	return "perfkit " + o.Metric
+}
+
+// ownNotes say what perfkit's own metrics among outs (the rows shown)
+// measure and whether they gate: informational against an external target,
+// gating when the system under test ran in perfkit's process (or when
+// --gate-own-metrics asked for it). infoFamily
+// is the size of the informational outcomes' Holm family.
+func ownNotes(outs []stats.Outcome, infoFamily int) []string {
+	var info, gating []string
+	for _, o := range outs {
+		if !o.Own {
+			continue
+		}
+		list := &gating
+		if o.Verdict == stats.Info {
+			list = &info
+		}
+		if l := metricLabel(o); !slices.Contains(*list, l) {
+			*list = append(*list, l)
+		}
+	}
+	var notes []string
+	if len(info) > 0 {
+		notes = append(notes, fmt.Sprintf("info (not gating): %s: perfkit's own costs; with an external target they are the load generator's, not the service's (Holm over %d apart; --gate-own-metrics makes them gate)",
+			strings.Join(info, ", "), infoFamily))
+	}
+	if len(gating) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: perfkit's own process's costs, gating: the system under test runs in that process (or --gate-own-metrics)", strings.Join(gating, ", ")))
+	}
+	return notes
 }
 
 // outcomeWarnings lists the warnings of the outcomes, one line per warning
@@ -279,9 +330,24 @@ func pCell(o stats.Outcome) string {
 	return fmt.Sprintf("p=%.3f n=%s", o.PAdjusted, n)
 }
 
+// infoText is an Info outcome's verdict as people read it: "info:
+// regressed (external target)", what the data said and why it does not gate.
+func infoText(o stats.Outcome) string {
+	v := "info"
+	if o.Finding != "" {
+		v += ": " + o.Finding.Symbol()
+	}
+	if o.InfoReason != "" {
+		v += " (" + o.InfoReason + ")"
+	}
+	return v
+}
+
 func verdictCell(o stats.Outcome, md bool) string {
 	v := o.Verdict.Symbol()
 	switch o.Verdict {
+	case stats.Info:
+		v = infoText(o)
 	case stats.Inconclusive:
 		v += fmt.Sprintf(" (needs ≥ %d runs per side)", o.NeedRuns)
 	case stats.Regressed:
@@ -304,6 +370,7 @@ type comparisonJSON struct {
 	New           string        `json:"new"`
 	Alpha         float64       `json:"alpha"`
 	Family        int           `json:"family"`
+	InfoFamily    int           `json:"info_family"`
 	Summary       string        `json:"summary"`
 	Counts        countsJSON    `json:"counts"`
 	Comparisons   []outcomeJSON `json:"comparisons"`
@@ -317,6 +384,7 @@ type countsJSON struct {
 	Improved     int `json:"improved"`
 	Unchanged    int `json:"unchanged"`
 	Inconclusive int `json:"inconclusive"`
+	Info         int `json:"info"`
 }
 
 type outcomeJSON struct {
@@ -333,6 +401,10 @@ type outcomeJSON struct {
 	Tested      bool      `json:"tested"`
 	Significant bool      `json:"significant"`
 	Verdict     string    `json:"verdict"`
+	Finding     string    `json:"finding,omitempty"`
+	InfoReason  string    `json:"info_reason,omitempty"`
+	Own         bool      `json:"own"`
+	Gating      bool      `json:"gating"`
 	NeedsRuns   int       `json:"needs_runs,omitempty"`
 	Warnings    []string  `json:"warnings"`
 }
@@ -373,10 +445,10 @@ func side(s stats.Summary) sideJSON {
 func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 	doc := comparisonJSON{
 		SchemaVersion: ComparisonSchemaVersion,
-		Old:           c.Old, New: c.New, Alpha: c.Alpha, Family: c.Family, Summary: c.Summary(),
+		Old:           c.Old, New: c.New, Alpha: c.Alpha, Family: c.Family, InfoFamily: c.InfoFamily, Summary: c.Summary(),
 		Counts: countsJSON{
 			Regressed: c.Count(stats.Regressed), Improved: c.Count(stats.Improved),
-			Unchanged: c.Count(stats.Unchanged), Inconclusive: c.Count(stats.Inconclusive),
+			Unchanged: c.Count(stats.Unchanged), Inconclusive: c.Count(stats.Inconclusive), Info: c.Count(stats.Info),
 		},
 		Comparisons: make([]outcomeJSON, 0, len(c.Outcomes)),
 		Added:       nonNil(c.Added), Removed: nonNil(c.Removed), Warnings: nonNil(c.Warnings),
@@ -394,7 +466,8 @@ func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 			Scenario: o.Scenario, Metric: o.Metric, Unit: o.Unit, Better: o.Better.String(),
 			Threshold: o.Threshold.String(), Old: side(o.Old), New: side(o.New), Delta: d,
 			P: o.P, PAdjusted: o.PAdjusted, Tested: o.Tested, Significant: o.Significant,
-			Verdict: string(o.Verdict), NeedsRuns: o.NeedRuns, Warnings: nonNil(o.Warnings),
+			Verdict: string(o.Verdict), Finding: string(o.Finding), InfoReason: o.InfoReason,
+			Own: o.Own, Gating: o.Verdict != stats.Info, NeedsRuns: o.NeedRuns, Warnings: nonNil(o.Warnings),
 		})
 	}
 	enc := json.NewEncoder(w)

@@ -20,6 +20,7 @@ func WriteComparisonHTML(w io.Writer, c *stats.Comparison) error {
 	}
 	v := compareHTMLView{Summary: c.Summary(), Old: c.Old, New: c.New,
 		Method: fmt.Sprintf("Mann-Whitney U per metric, Holm over %d comparison(s) at alpha %g family-wise; intervals are 95%% for each median and Holm-adjusted for the change.", c.Family, c.Alpha)}
+	v.Notes = append(v.Notes, ownNotes(c.Outcomes, c.InfoFamily)...)
 	v.Notes = append(v.Notes, outcomeWarnings(c.Outcomes)...)
 	for _, wn := range c.Warnings {
 		v.Notes = append(v.Notes, "warning: "+wn)
@@ -42,11 +43,15 @@ func WriteComparisonHTML(w io.Writer, c *stats.Comparison) error {
 		outs := by[name]
 		sc := compareHTMLScenario{Name: name, Chart: outcomeChart(outs)}
 		for _, o := range outs {
-			sc.Rows = append(sc.Rows, compareHTMLRow{
-				Metric: o.Metric, Old: sideCell(o.Old, o.Unit), New: sideCell(o.New, o.Unit),
+			row := compareHTMLRow{
+				Metric: metricLabel(o), Old: sideCell(o.Old, o.Unit), New: sideCell(o.New, o.Unit),
 				Delta: deltaCell(o) + " " + intervalText(o), P: pCell(o), Verdict: o.Verdict.Symbol(), Class: string(o.Verdict),
 				NeedRuns: o.NeedRuns,
-			})
+			}
+			if o.Verdict == stats.Info {
+				row.Verdict, row.NeedRuns = infoText(o), 0
+			}
+			sc.Rows = append(sc.Rows, row)
 		}
 		v.Scenarios = append(v.Scenarios, sc)
 	}
@@ -115,7 +120,7 @@ func outcomeChart(outs []stats.Outcome) template.HTML {
 	fmt.Fprintf(&b, `<text class="title" x="%v" y="16">change and its interval; shaded: the threshold</text>`, rightX0)
 	for i, o := range outs {
 		y := float64(top + rowH*i + rowH/2)
-		fmt.Fprintf(&b, `<text class="legend" x="4" y="%s">%s</text>`, svgNum(y+4), htmlEsc(trimRunes(o.Metric, 16)))
+		fmt.Fprintf(&b, `<text class="legend" x="4" y="%s">%s</text>`, svgNum(y+4), htmlEsc(trimRunes(metricLabel(o), 16)))
 		fmt.Fprintf(&b, `<line class="grid" x1="0" x2="%d" y1="%s" y2="%s"/>`, w, svgNum(y+rowH/2), svgNum(y+rowH/2))
 		color := verdictColor(o.Verdict)
 		// old and new: bars from zero to the median, whiskers for the
@@ -213,6 +218,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .improved { color: #15803d; font-weight: 600; }
 .inconclusive { color: #b45309; }
 .unchanged { color: var(--muted); }
+.info { color: var(--muted); font-style: italic; }
 svg.chart { max-width: 100%; height: auto; background: #fff; font: 11px system-ui, sans-serif; }
 svg .title { font-weight: 600; font-size: 12px; fill: var(--fg); }
 svg .legend { fill: var(--fg); font-size: 12px; }

@@ -44,6 +44,26 @@ func sampleComparison(t *testing.T) *stats.Comparison {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// api's alloc_per_op is perfkit's own and gates (an in-process
+	// target); web's own metrics are informational (an external target),
+	// decided in a family of their own, as compare.Compare does.
+	for i := range c.Outcomes {
+		c.Outcomes[i].Own = c.Outcomes[i].Metric == "alloc_per_op"
+	}
+	info, err := stats.Compare([]stats.Input{
+		{Key: stats.Key{Scenario: "web", Metric: "cpu_per_op"}, Unit: "ns", Better: stats.LowerIsBetter, Threshold: stats.Percent(10),
+			Old: spread(4_100, 10), New: spread(6_600, 10)},
+		{Key: stats.Key{Scenario: "web", Metric: "alloc_per_op"}, Unit: "B", Better: stats.LowerIsBetter, Threshold: stats.Percent(10),
+			Old: spread(2, 10), New: spread(16, 10)},
+	}, stats.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range info.Outcomes {
+		o.Own, o.Finding, o.Verdict, o.InfoReason = true, o.Verdict, stats.Info, "external target"
+		c.Outcomes = append(c.Outcomes, o)
+	}
+	c.InfoFamily = info.Family
 	c.Old, c.New = "baseline default", ".perfkit/results/20261102T100000Z-0123abcd.json"
 	c.Added, c.Removed = []string{"pool"}, []string{"fetch"}
 	c.Warnings = []string{"environments differ (old vs new): num_cpu 2 vs 8"}
@@ -85,7 +105,7 @@ func TestComparisonMarkdownSummaryFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _, _ := strings.Cut(buf.String(), "\n")
-	if first != "2 regressions, 1 improvement, 3 unchanged, 1 inconclusive, 1 scenario added, 1 scenario removed" {
+	if first != "2 regressions, 1 improvement, 3 unchanged, 1 inconclusive, 2 info (not gating), 1 scenario added, 1 scenario removed" {
 		t.Errorf("first line %q", first)
 	}
 }
@@ -99,9 +119,10 @@ func TestComparisonJSONShape(t *testing.T) {
 		SchemaVersion int `json:"schema_version"`
 		Counts        map[string]int
 		Comparisons   []struct {
-			Scenario, Metric, Verdict string
-			NeedsRuns                 int `json:"needs_runs"`
-			Delta                     struct {
+			Scenario, Metric, Verdict, Finding string
+			Own, Gating                        bool
+			NeedsRuns                          int `json:"needs_runs"`
+			Delta                              struct {
 				Kind     string
 				Estimate *float64
 				Lo, Hi   *float64
@@ -114,7 +135,7 @@ func TestComparisonJSONShape(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.SchemaVersion != 1 || doc.Counts["regressed"] != 2 || len(doc.Comparisons) != 7 {
+	if doc.SchemaVersion != 1 || doc.Counts["regressed"] != 2 || doc.Counts["info"] != 2 || len(doc.Comparisons) != 9 {
 		t.Errorf("doc %+v", doc)
 	}
 	for _, c := range doc.Comparisons {
@@ -125,6 +146,20 @@ func TestComparisonJSONShape(t *testing.T) {
 		}
 		if c.Metric == "error_rate" && (c.Delta.Kind != "absolute" || c.Verdict != "regressed") {
 			t.Errorf("error_rate: %+v", c)
+		}
+		// Perfkit's own metrics keep their keys and say whose they are and
+		// whether they gate.
+		switch {
+		case c.Scenario == "web":
+			if !c.Own || c.Gating || c.Verdict != "info" || c.Finding != "regressed" {
+				t.Errorf("informational own metric: %+v", c)
+			}
+		case c.Metric == "alloc_per_op":
+			if !c.Own || !c.Gating || c.Finding != "" {
+				t.Errorf("gating own metric: %+v", c)
+			}
+		case c.Own || !c.Gating:
+			t.Errorf("not perfkit's own: %+v", c)
 		}
 	}
 }

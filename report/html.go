@@ -95,6 +95,7 @@ type htmlAlert struct {
 type htmlRun struct {
 	Index                                   int
 	Ops, Throughput, ErrRate, P50, P99, Max string
+	OwnCPU, OwnAlloc                        string // perfkit's own, per op
 	Valid                                   string
 }
 
@@ -169,7 +170,7 @@ func anchor(name string, used map[string]int) string {
 func scenarioHTML(s *bench.ScenarioResult) htmlScenario {
 	hs := htmlScenario{Name: s.Name, Notes: scenarioNotes(s)}
 	st := s.Settings
-	meta := []string{s.Workload, modelOf(s) + " model", "concurrency " + strconv.Itoa(st.Concurrency)}
+	meta := []string{s.Workload, "target " + bench.TargetOf(s), modelOf(s) + " model", "concurrency " + strconv.Itoa(st.Concurrency)}
 	if st.Rate > 0 {
 		meta = append(meta, "rate "+Rate(st.Rate)+"/s "+st.Arrival)
 	}
@@ -204,11 +205,15 @@ func scenarioHTML(s *bench.ScenarioResult) htmlScenario {
 		if !run.Valid {
 			valid = "NO: " + strings.Join(run.InvalidReasons, "; ")
 		}
-		hs.Runs = append(hs.Runs, htmlRun{
+		hr := htmlRun{
 			Index: run.Index + 1, Ops: grouped(run.Ops), Throughput: Rate(run.Throughput) + "/s",
 			ErrRate: percent(run.Errors, run.Ops), P50: latencyText(l, l.P50Ns), P99: latencyText(l, l.P99Ns), Max: latencyText(l, l.MaxNs),
-			Valid: valid,
-		})
+			OwnCPU: "-", OwnAlloc: "-", Valid: valid,
+		}
+		if cpu, alloc, ok := ownPerOp(run); ok {
+			hr.OwnCPU, hr.OwnAlloc = Value(cpu, "ns"), Value(alloc, "B")
+		}
+		hs.Runs = append(hs.Runs, hr)
 	}
 	hs.Spread = runSpread(s.Runs)
 	byKind := map[string]int64{}
@@ -518,8 +523,8 @@ footer { margin-top: 2rem; font-size: 12px; color: var(--muted); }
 <ul class="alerts">{{range .Alerts}}<li class="{{.Class}}">{{.Text}}</li>{{end}}</ul>{{end}}
 <div class="charts">{{range .Charts}}{{.}}{{end}}</div>
 {{if .Runs}}<h3>Runs</h3>
-<table class="runs"><tr><th class="num">run</th><th class="num">ops</th><th class="num">ops/s</th><th class="num">err %</th><th class="num">p50</th><th class="num">p99</th><th class="num">max</th><th>valid</th></tr>
-{{range .Runs}}<tr><td class="num">{{.Index}}</td><td class="num">{{.Ops}}</td><td class="num">{{.Throughput}}</td><td class="num">{{.ErrRate}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td><td>{{.Valid}}</td></tr>
+<table class="runs"><tr><th class="num">run</th><th class="num">ops</th><th class="num">ops/s</th><th class="num">err %</th><th class="num">p50</th><th class="num">p99</th><th class="num">max</th><th class="num" title="perfkit's own process: with an external target, the load generator's cost, not the service's">perfkit cpu/op</th><th class="num" title="perfkit's own process: with an external target, the load generator's cost, not the service's">perfkit alloc/op</th><th>valid</th></tr>
+{{range .Runs}}<tr><td class="num">{{.Index}}</td><td class="num">{{.Ops}}</td><td class="num">{{.Throughput}}</td><td class="num">{{.ErrRate}}</td><td class="num">{{.P50}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td><td class="num">{{.OwnCPU}}</td><td class="num">{{.OwnAlloc}}</td><td>{{.Valid}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Spread}}<h3>Spread across runs</h3>
 <table class="spread">{{range .Spread}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</table>{{end}}

@@ -104,3 +104,45 @@ func TestWriteComparisonHTML(t *testing.T) {
 		t.Error("want two scenario sections and no script")
 	}
 }
+
+// The compare page names perfkit's own metrics as such and marks the
+// informational ones.
+func TestWriteComparisonHTMLOwnMetrics(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteComparisonHTML(&buf, sampleComparison(t)); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		"<td>perfkit cpu/op</td>", "<td>perfkit alloc/op</td>",
+		`<td class="info">info: regressed (external target)</td>`,
+		"info (not gating): perfkit cpu/op, perfkit alloc/op: perfkit&#39;s own costs",
+		">perfkit cpu/op</text>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, ">cpu_per_op<") || strings.Contains(page, ">alloc_per_op<") {
+		t.Error("page shows an own metric under its bare key")
+	}
+}
+
+// The report names perfkit's own per-op costs as such, with each
+// scenario's target, so nobody reads them as the service's.
+func TestWriteHTMLOwnColumns(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, fullResult()); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		">perfkit cpu/op</th>", ">perfkit alloc/op</th>", `<td class="num">12.6µs</td><td class="num">16B</td>`,
+		"fetch · target external · closed model", "cache · target in-process · closed model",
+		"fetch: perfkit cpu/op 12.6µs, perfkit alloc/op 16B (perfkit&#39;s own process; target external: the load generator&#39;s, not the service&#39;s)",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

@@ -83,12 +83,14 @@ func cleanResult() *bench.Result {
 func fullResult() *bench.Result {
 	fetch := bench.ScenarioResult{
 		Name: "fetch", Workload: "fetch", Model: bench.ModelClosed, Settings: bench.DefaultSettings(),
+		Target: bench.TargetExternal,
 	}
 	for i, ops := range []int64{120_400, 118_900, 64_000} {
 		r := run(i, ops, 0, 10*time.Second, map[string]bench.LatencySummary{
 			"op": lat(ops, 640+float64(i)*20, 1_100, 4_800+float64(i)*100, 12_300, 48_000*float64(i+1)),
 		})
 		r.Counters = map[string]int64{"bytes_in": ops * 1536, "redirects": 7}
+		r.Resources = bench.Resources{CPUUserS: 1.2, CPUSysS: 0.3, AllocBytes: uint64(ops) * 16}
 		fetch.Runs = append(fetch.Runs, r)
 	}
 	fetch.Runs[2].Errors = 123
@@ -106,6 +108,7 @@ func fullResult() *bench.Result {
 	})
 	cacheRun.Counters = map[string]int64{"l1_hits": 1_700_000, "l2_hits": 260_000, "misses": 40_000}
 	cacheRun.Derived = map[string]float64{"l1_hit_ratio": 0.85, "speedup": 7.234}
+	cacheRun.Resources = bench.Resources{CPUUserS: 9.5, CPUSysS: 0.5, AllocBytes: 2_000_000 * 48}
 	cache := bench.ScenarioResult{
 		Name: "cache", Workload: "cache", Model: bench.ModelClosed, Settings: bench.DefaultSettings(),
 		Labels: []string{"l1_hit", "l2_hit", "miss"}, Phases: []string{"acquire_wait"},

@@ -192,6 +192,9 @@ func scenarioNotes(s *bench.ScenarioResult) []string {
 	if line := derivedLine(s); line != "" {
 		notes = append(notes, line)
 	}
+	if line := ownLine(s); line != "" {
+		notes = append(notes, line)
+	}
 	if s.Model == bench.ModelOpen {
 		notes = append(notes, s.Name+": open model: latency from each op's intended start (coordinated omission corrected); service time from its actual start")
 	}
@@ -346,6 +349,40 @@ func derivedLine(s *bench.ScenarioResult) string {
 		parts = append(parts, k+" "+f)
 	}
 	return s.Name + ": " + strings.Join(parts, ", ")
+}
+
+// ownPerOp is perfkit's own CPU time (ns) and bytes allocated per op in a
+// run: the figures compare calls cpu_per_op and alloc_per_op; ok is false
+// when the run recorded neither.
+func ownPerOp(run bench.RunResult) (cpu, alloc float64, ok bool) {
+	if run.Ops <= 0 {
+		return 0, 0, false
+	}
+	cpu = (run.Resources.CPUUserS + run.Resources.CPUSysS) / float64(run.Ops) * 1e9
+	alloc = float64(run.Resources.AllocBytes) / float64(run.Ops)
+	return cpu, alloc, cpu > 0 || alloc > 0
+}
+
+// ownLine shows perfkit's own CPU and allocations per op (medians across
+// runs), saying whose they are: with an external target the load
+// generator's, not the service's; in-process, they include the system
+// under test's.
+func ownLine(s *bench.ScenarioResult) string {
+	var cpus, allocs []float64
+	for _, run := range s.Runs {
+		if cpu, alloc, ok := ownPerOp(run); ok {
+			cpus, allocs = append(cpus, cpu), append(allocs, alloc)
+		}
+	}
+	if len(cpus) == 0 {
+		return ""
+	}
+	whose := "target in-process: they include the system under test's"
+	if bench.TargetOf(s) == bench.TargetExternal {
+		whose = "target external: the load generator's, not the service's"
+	}
+	return fmt.Sprintf("%s: perfkit cpu/op %s, perfkit alloc/op %s (perfkit's own process; %s)",
+		s.Name, Value(median(cpus), "ns"), Value(median(allocs), "B"), whose)
 }
 
 func modelOf(s *bench.ScenarioResult) string {

@@ -24,6 +24,13 @@ type Options struct {
 	// IncludeInvalid keeps invalid runs in the samples instead of leaving
 	// them out; each is still named in a warning.
 	IncludeInvalid bool
+	// GateOwnMetrics lets perfkit's own costs (Metric.Own: cpu_per_op,
+	// alloc_per_op) gate for a scenario whose target is external. By
+	// default they gate only when the system under test runs in perfkit's
+	// process (either side's bench.TargetExternal makes them Info): against
+	// an external target they are the load generator's costs, which a
+	// slower service spreads over fewer ops.
+	GateOwnMetrics bool
 }
 
 // EnvError reports, under StrictEnv, that the two sides were measured on
@@ -71,6 +78,8 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 	warnings = append(warnings, ruleWarnings...)
 
 	var inputs []stats.Input
+	info := map[stats.Key]string{} // the reason an input is not gating
+	own := map[stats.Key]bool{}
 	var added, removed []string
 	for _, so := range old.Scenarios {
 		if new.scenario(so.Name) == nil {
@@ -114,6 +123,12 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 			if t, ok := rules.Lookup(so.Name, m.Name); ok {
 				in.Threshold = t
 			}
+			if m.Own {
+				own[in.Key] = true
+				if !opts.GateOwnMetrics && (so.Target == bench.TargetExternal || sn.Target == bench.TargetExternal) {
+					info[in.Key] = "external target"
+				}
+			}
 			switch {
 			case len(oldRuns) == 0 || len(newRuns) == 0:
 				// No sample on a side: inconclusive, with the reason.
@@ -141,13 +156,54 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 			inputs = append(inputs, in)
 		}
 	}
-	c, err := stats.Compare(inputs, stats.Options{Alpha: opts.Alpha})
+	c, err := decide(inputs, info, opts.Alpha)
 	if err != nil {
 		return stats.Comparison{}, err
+	}
+	for i := range c.Outcomes {
+		c.Outcomes[i].Own = own[c.Outcomes[i].Key]
 	}
 	c.Old, c.New = old.Label, new.Label
 	c.Added, c.Removed = added, removed
 	c.Warnings = warnings
+	return c, nil
+}
+
+// decide runs stats.Compare on the gating inputs and, apart, on the
+// informational ones (those info gives a reason for): each is its own Holm
+// family, so metrics that cannot fail the gate do not weaken the test of
+// those that can. Info outcomes keep what the data said as Finding and get
+// the verdict stats.Info. Outcomes keep the inputs' order.
+func decide(inputs []stats.Input, info map[stats.Key]string, alpha float64) (stats.Comparison, error) {
+	var gating, infos []stats.Input
+	for _, in := range inputs {
+		if _, ok := info[in.Key]; ok {
+			infos = append(infos, in)
+		} else {
+			gating = append(gating, in)
+		}
+	}
+	c, err := stats.Compare(gating, stats.Options{Alpha: alpha})
+	if err != nil || len(infos) == 0 {
+		return c, err
+	}
+	ci, err := stats.Compare(infos, stats.Options{Alpha: alpha})
+	if err != nil {
+		return stats.Comparison{}, err
+	}
+	c.InfoFamily = ci.Family
+	byKey := make(map[stats.Key]stats.Outcome, len(inputs))
+	for _, o := range c.Outcomes {
+		byKey[o.Key] = o
+	}
+	for _, o := range ci.Outcomes {
+		o.Finding, o.Verdict, o.InfoReason = o.Verdict, stats.Info, info[o.Key]
+		byKey[o.Key] = o
+	}
+	c.Outcomes = make([]stats.Outcome, 0, len(inputs))
+	for _, in := range inputs {
+		c.Outcomes = append(c.Outcomes, byKey[in.Key])
+	}
 	return c, nil
 }
 

@@ -115,10 +115,15 @@ func TestSlowerFlagged(t *testing.T) {
 	c := mustCompare(t,
 		FromResult(result(testEnv, old.scenario("api", 10)), "old.json"),
 		FromResult(result(testEnv, slow.scenario("api", 10)), "new.json"), Options{})
-	for _, m := range []string{"throughput", "p50", "p90", "p99", "p99.9", "cpu_per_op"} {
+	for _, m := range []string{"throughput", "p50", "p90", "p99", "p99.9"} {
 		if o := outcome(t, c, "api", m); o.Verdict != stats.Regressed {
 			t.Errorf("%s: %s (delta %+.1f%%), want regressed", m, o.Verdict, 100*o.Delta.Estimate)
 		}
+	}
+	// The synthetic fetch has a url: its target is external, so perfkit's
+	// own CPU per op is shown, found regressed, and does not gate.
+	if o := outcome(t, c, "api", "cpu_per_op"); o.Verdict != stats.Info || o.Finding != stats.Regressed || !o.Own {
+		t.Errorf("cpu_per_op: %s finding %s own %v, want info, regressed, own", o.Verdict, o.Finding, o.Own)
 	}
 	if o := outcome(t, c, "api", "error_rate"); o.Verdict != stats.Unchanged || o.Tested {
 		t.Errorf("error_rate all zero: %s tested %v", o.Verdict, o.Tested)
@@ -471,5 +476,94 @@ BenchmarkX-4 10 6 ns/op
 	}
 	if len(src.Warnings) != 0 {
 		t.Errorf("warnings %q", src.Warnings)
+	}
+}
+
+// ownSide is a side of a comparison whose runs use 4s of CPU and allocate
+// 64 B per op, times cpu and alloc, with run-to-run noise in everything.
+func ownSide(seed uint64, target string, cpu, alloc float64) *Source {
+	s := newSynth(seed)
+	sr := s.scenario("api", 10)
+	sr.Target = target
+	for i := range sr.Runs {
+		r := &sr.Runs[i].Resources
+		r.CPUUserS *= cpu
+		r.CPUSysS *= cpu
+		r.AllocBytes = uint64(float64(r.AllocBytes) * alloc * s.noise())
+	}
+	return FromResult(result(testEnv, sr), "side")
+}
+
+// Perfkit's CPU and allocations per op are its own costs: against an
+// external target they are the load generator's, shown but not gating; for
+// an in-process target they are the system under test's, and gate.
+func TestOwnMetricsGateOnlyInProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target string
+		gate   bool
+		want   stats.Verdict
+	}{
+		{"external", bench.TargetExternal, false, stats.Info},
+		{"in-process", bench.TargetInProcess, false, stats.Regressed},
+		{"external, --gate-own-metrics", bench.TargetExternal, true, stats.Regressed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCompare(t, ownSide(1, tc.target, 1, 1), ownSide(2, tc.target, 1.6, 9), Options{GateOwnMetrics: tc.gate})
+			for _, m := range []string{CPUPerOp, AllocPerOp} {
+				o := outcome(t, c, "api", m)
+				if o.Verdict != tc.want || !o.Own {
+					t.Errorf("%s: %s own %v, want %s, own", m, o.Verdict, o.Own, tc.want)
+				}
+				if tc.want == stats.Info && (o.Finding != stats.Regressed || o.InfoReason != "external target") {
+					t.Errorf("%s: finding %q reason %q, want regressed, external target", m, o.Finding, o.InfoReason)
+				}
+			}
+			if o := outcome(t, c, "api", P99); o.Own || o.Verdict == stats.Info {
+				t.Errorf("p99: own %v verdict %s: only CPU and allocations per op are perfkit's own", o.Own, o.Verdict)
+			}
+			wantRegressed, wantInfo := 2, 0
+			if tc.want == stats.Info {
+				wantRegressed, wantInfo = 0, 2
+			}
+			if c.Count(stats.Regressed) != wantRegressed || c.Count(stats.Info) != wantInfo || c.InfoFamily != wantInfo {
+				t.Errorf("%s; info family %d", c.Summary(), c.InfoFamily)
+			}
+		})
+	}
+}
+
+// Info outcomes are corrected among themselves: the gating metrics' Holm
+// family, and so their adjusted p-values, are those of a comparison without
+// the own metrics at all.
+func TestOwnMetricsSeparateFamily(t *testing.T) {
+	c := mustCompare(t, ownSide(1, bench.TargetExternal, 1, 1), ownSide(2, bench.TargetExternal, 1.6, 9), Options{})
+	strip := func(src *Source) *Source {
+		for i := range src.Scenarios {
+			for _, r := range src.Scenarios[i].Runs {
+				delete(r.Values, CPUPerOp)
+				delete(r.Values, AllocPerOp)
+			}
+		}
+		return src
+	}
+	bare := mustCompare(t, strip(ownSide(1, bench.TargetExternal, 1, 1)), strip(ownSide(2, bench.TargetExternal, 1.6, 9)), Options{})
+	if c.Family != bare.Family {
+		t.Errorf("gating family %d, want %d (the own metrics counted in it)", c.Family, bare.Family)
+	}
+	for _, b := range bare.Outcomes {
+		if o := outcome(t, c, b.Scenario, b.Metric); o.PAdjusted != b.PAdjusted {
+			t.Errorf("%s: adjusted p %v, want %v", b.Key, o.PAdjusted, b.PAdjusted)
+		}
+	}
+}
+
+// Either side's external target makes the own metrics informational: a
+// scenario moved from the embedded server to a real service is not gated
+// on what the move did to perfkit's per-op costs.
+func TestOwnMetricsEitherSideExternal(t *testing.T) {
+	c := mustCompare(t, ownSide(1, bench.TargetInProcess, 1, 1), ownSide(2, bench.TargetExternal, 1.6, 9), Options{})
+	if o := outcome(t, c, "api", CPUPerOp); o.Verdict != stats.Info {
+		t.Errorf("cpu_per_op %s, want info", o.Verdict)
 	}
 }

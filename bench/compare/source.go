@@ -37,6 +37,10 @@ type Metric struct {
 	Unit      string
 	Better    stats.Direction
 	Threshold stats.Threshold
+	// Own marks perfkit's own costs (cpu_per_op, alloc_per_op): figures of
+	// perfkit's process, which measure the system under test only when it
+	// runs in that process (see Options.GateOwnMetrics).
+	Own bool
 }
 
 // Run is one sample unit: the values one run measured, by metric name.
@@ -56,7 +60,10 @@ type Scenario struct {
 	// Setup is how the scenario was driven (workload, model, concurrency,
 	// params), compared across sides to warn about unlike runs.
 	Setup map[string]string
-	Runs  []Run
+	// Target is where the system under test ran: bench.TargetInProcess or
+	// bench.TargetExternal ("" for Go benchmarks: in-process).
+	Target string
+	Runs   []Run
 	// Profiles are the pprof profiles attached to a perfkit scenario (kind
 	// → path), which can explain a regression.
 	Profiles map[string]string
@@ -126,16 +133,17 @@ const (
 // PerfkitMetrics returns the metrics of a perfkit result with their default
 // thresholds (issue "Compare": throughput and p50 5%, p90 and p99 10%, p99.9
 // 20%, error rate +0.5 percentage points; CPU and allocations per op 10%).
+// CPU and allocations per op are perfkit's own (Metric.Own).
 func PerfkitMetrics() []Metric {
 	return []Metric{
-		{Throughput, "ops/s", stats.HigherIsBetter, stats.Percent(5)},
-		{P50, "ns", stats.LowerIsBetter, stats.Percent(5)},
-		{P90, "ns", stats.LowerIsBetter, stats.Percent(10)},
-		{P99, "ns", stats.LowerIsBetter, stats.Percent(10)},
-		{P999, "ns", stats.LowerIsBetter, stats.Percent(20)},
-		{ErrorRate, "fraction", stats.LowerIsBetter, stats.Points(0.5)},
-		{CPUPerOp, "ns", stats.LowerIsBetter, stats.Percent(10)},
-		{AllocPerOp, "B", stats.LowerIsBetter, stats.Percent(10)},
+		{Name: Throughput, Unit: "ops/s", Better: stats.HigherIsBetter, Threshold: stats.Percent(5)},
+		{Name: P50, Unit: "ns", Better: stats.LowerIsBetter, Threshold: stats.Percent(5)},
+		{Name: P90, Unit: "ns", Better: stats.LowerIsBetter, Threshold: stats.Percent(10)},
+		{Name: P99, Unit: "ns", Better: stats.LowerIsBetter, Threshold: stats.Percent(10)},
+		{Name: P999, Unit: "ns", Better: stats.LowerIsBetter, Threshold: stats.Percent(20)},
+		{Name: ErrorRate, Unit: "fraction", Better: stats.LowerIsBetter, Threshold: stats.Points(0.5)},
+		{Name: CPUPerOp, Unit: "ns", Better: stats.LowerIsBetter, Threshold: stats.Percent(10), Own: true},
+		{Name: AllocPerOp, Unit: "B", Better: stats.LowerIsBetter, Threshold: stats.Percent(10), Own: true},
 	}
 }
 
@@ -149,7 +157,7 @@ func FromResult(r *bench.Result, label string) *Source {
 	src := &Source{Label: label, Format: Perfkit, Env: r.Env}
 	present := map[string]bool{}
 	for _, sr := range r.Scenarios {
-		sc := Scenario{Name: sr.Name, Setup: setup(sr), Profiles: sr.Profiles}
+		sc := Scenario{Name: sr.Name, Setup: setup(sr), Target: bench.TargetOf(&sr), Profiles: sr.Profiles}
 		for i, run := range sr.Runs {
 			rn := Run{Where: fmt.Sprintf("run %d", i+1), Valid: run.Valid && !run.Partial, Values: map[string]float64{}}
 			rn.Reasons = slices.Clone(run.InvalidReasons)

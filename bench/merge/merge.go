@@ -280,6 +280,7 @@ func mergeScenario(shards []shard, k, count int, missing []string) (bench.Scenar
 		Labels:   slices.Clone(ref.Labels),
 		Phases:   slices.Clone(ref.Phases),
 		Notes:    slices.Clone(ref.Notes),
+		Target:   ref.Target,
 		Partial:  len(missing) > 0,
 		Runs:     []bench.RunResult{},
 		Sweep:    ref.Sweep,

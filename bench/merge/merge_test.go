@@ -33,6 +33,7 @@ func shardResult(index, count int, names []string, runs, ops int) *bench.Result 
 			Name: name, Workload: "fetch", Model: bench.ModelOpen, Settings: set,
 			Params: map[string]any{"url": []any{"http://target/"}},
 			Labels: []string{bench.OverallKey},
+			Target: bench.TargetExternal,
 			Shard:  &bench.Shard{Index: index, Count: count},
 		}
 		for i := range runs {
@@ -100,8 +101,8 @@ func TestMergeIsExact(t *testing.T) {
 		t.Fatalf("partial %v, %d scenarios, env %+v", out.Partial, len(out.Scenarios), out.Env)
 	}
 	for k, sc := range out.Scenarios {
-		if sc.Shard != nil || sc.Settings.Rate != 1000 || len(sc.Runs) != 2 {
-			t.Fatalf("scenario %s: shard %v, rate %g, %d runs", sc.Name, sc.Shard, sc.Settings.Rate, len(sc.Runs))
+		if sc.Shard != nil || sc.Settings.Rate != 1000 || len(sc.Runs) != 2 || sc.Target != bench.TargetExternal {
+			t.Fatalf("scenario %s: shard %v, rate %g, %d runs, target %q", sc.Name, sc.Shard, sc.Settings.Rate, len(sc.Runs), sc.Target)
 		}
 		for i, run := range sc.Runs {
 			if run.Ops != 20000 || run.Errors != 6 || run.ErrorsByKind["timeout"] != 6 || run.Counters["bytes_in"] != 4*100*5000 {

@@ -70,6 +70,9 @@ const (
 	// Inconclusive: too few runs for the test to ever reach significance
 	// here; Outcome.NeedRuns says how many would.
 	Inconclusive Verdict = "inconclusive"
+	// Info: computed and shown, never fails the gate (perfkit's own costs
+	// against an external target); Outcome.Finding says what the data said.
+	Info Verdict = "info"
 )
 
 // Symbol is the verdict as tables show it: benchstat's "~" for unchanged.
@@ -143,6 +146,17 @@ type Outcome struct {
 	// which this comparison could reach significance in this family.
 	NeedRuns int
 	Warnings []string
+	// Own says the metric is perfkit's own cost (its CPU time or bytes
+	// allocated per op): the system under test's only when that runs in
+	// perfkit's process.
+	Own bool
+	// Finding is, for an Info verdict, the verdict the data gave
+	// (regressed, improved, unchanged or inconclusive), decided in a Holm
+	// family of its own (Comparison.InfoFamily) so informational metrics
+	// neither dilute nor are diluted by the gating ones; InfoReason says
+	// why the outcome does not gate ("external target").
+	Finding    Verdict
+	InfoReason string
 }
 
 // Options configure Compare.
@@ -162,8 +176,11 @@ type Comparison struct {
 	Old, New string
 	Alpha    float64
 	// Family is m, the number of comparisons Holm's correction counted.
-	Family   int
-	Outcomes []Outcome
+	Family int
+	// InfoFamily is the number of comparisons of Info outcomes, corrected
+	// among themselves apart from Family.
+	InfoFamily int
+	Outcomes   []Outcome
 	// Added and Removed name scenarios found in only the new or the old side.
 	Added, Removed []string
 	// Warnings concern the inputs as a whole: environments that differ,
@@ -199,6 +216,9 @@ func (c *Comparison) Summary() string {
 	}
 	if n := c.Count(Inconclusive); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
+	}
+	if n := c.Count(Info); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d info (not gating)", n))
 	}
 	if n := len(c.Added); n > 0 {
 		parts = append(parts, plural(n, "scenario added", "scenarios added"))

@@ -236,6 +236,10 @@ func (wl *workload) Setup(_ context.Context, s *bench.Setup) error {
 		wl.counters[o] = s.Counter(name)
 	}
 	s.Embedded = true // the executor under test is perfkit's own process
+	// Exec agents do their work in child processes, whose CPU and memory
+	// perfkit's own figures leave out: per op they measure the spawning,
+	// not the agents.
+	s.External = wl.cfg.kind == kindExec
 
 	conc := max(s.Concurrency, 1)
 	lanes := min(wl.cfg.workers, wl.cfg.batch)

@@ -386,3 +386,14 @@ func TestCmdRedaction(t *testing.T) {
 		}
 	}
 }
+
+// Exec agents work in child processes, outside perfkit's own figures: the
+// target is external. In-process kinds are perfkit's own code.
+func TestTargetExternalForExec(t *testing.T) {
+	if s := setup(t, build(t, map[string]any{"kind": "cpu"}), 1); s.External {
+		t.Error("kind cpu: External, want in-process")
+	}
+	if s := setup(t, build(t, map[string]any{"kind": "exec", "cmd": "true"}), 1); !s.External {
+		t.Error("kind exec: in-process, want External")
+	}
+}

@@ -54,3 +54,14 @@ func op(f *fetch, w *bench.Worker, timeout time.Duration) error {
 func ctxWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
+
+// A url (or targets file) puts the system under test outside perfkit's
+// process; the embedded server keeps it inside.
+func TestTargetExternalWithURL(t *testing.T) {
+	if s := start(t, build(t, nil), 1, time.Second); s.External || !s.Embedded {
+		t.Errorf("embedded server: External %v Embedded %v, want false, true", s.External, s.Embedded)
+	}
+	if s := start(t, build(t, map[string]any{"url": []string{"http://127.0.0.1:1/"}}), 1, time.Second); !s.External || s.Embedded {
+		t.Errorf("url given: External %v Embedded %v, want true, false", s.External, s.Embedded)
+	}
+}

@@ -68,6 +68,9 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 	}
 
 	targets := f.cfg.targets
+	// A url or targets file: the service runs elsewhere, and perfkit's own
+	// CPU and allocations per op are the client's, not the service's.
+	s.External = len(targets) > 0
 	if len(targets) == 0 {
 		srv, err := startServer(serverConfig{
 			payloadBytes: f.cfg.payloadBytes,

@@ -23,4 +23,8 @@
 // and derives the pool's utilisation and peak in use. A failed op is counted
 // under exhausted, acquire_timeout, timeout, conn_refused, conn_reset,
 // protocol or io; a connection whose round trip failed is discarded.
+//
+// The system under test is the pool, in perfkit's own process, even against
+// an external echo service or Redis: the result records its target as
+// in-process, so compare gates on perfkit's CPU and allocations per op.
 package pool

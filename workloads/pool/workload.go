@@ -219,6 +219,8 @@ func (wl *workload) Setup(ctx context.Context, s *bench.Setup) error {
 	wl.count.exhausted = s.Counter(CounterExhaust)
 	wl.count.timeouts = s.Counter(CounterTimeouts)
 
+	// s.External stays unset even with a target: the pool under test is
+	// perfkit's own code, so its CPU and allocations per op gate.
 	if wl.cfg.target != nil {
 		wl.tgt = *wl.cfg.target
 	} else {
