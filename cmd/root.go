@@ -144,6 +144,7 @@ Exit codes: 0 done; 1 the gate said no; 2 usage, configuration or input error;
 		NewCmdReport(f, nil),
 		NewCmdVersion(f),
 	)
+	registerCompletions(f, root)
 	root.InitDefaultCompletionCmd()
 	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp.Name() == "completion" {
 		// cobra's completion shows help for any unknown shell and exits 0;
