@@ -99,9 +99,11 @@ func strs[T ~string](values []T) []string {
 	return out
 }
 
-// registerCompletions gives every command of the tree under root its
-// argument and flag completions.
-func registerCompletions(f *Factory, root *cobra.Command) {
+// registerCompletions gives the commands and their subcommands their
+// argument and flag completions. It takes the top-level commands as a list:
+// root.Commands() would sort them, and cobra's "did you mean" suggestions
+// follow that order ("rn" should suggest run before ab).
+func registerCompletions(f *Factory, cmds ...*cobra.Command) {
 	reg := registry(f.Workloads)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -115,7 +117,9 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 			walk(sub)
 		}
 	}
-	walk(root)
+	for _, c := range cmds {
+		walk(c)
+	}
 }
 
 // completeCommandArgs sets the completion of c's arguments.
