@@ -21,7 +21,7 @@
 // borrowers. Each op records the phases acquire_wait, round_trip and hold;
 // the run counts conns_opened, conns_closed, exhausted and acquire_timeouts,
 // and derives the pool's utilisation, peak in use and conns_warm (the
-// connections open when the measured window began, which conns_opened leaves
-// out). A failed op is counted under exhausted, acquire_timeout, timeout,
-// conn_refused, conn_reset, protocol or io; a connection whose round trip failed is discarded.
+// connections already open when the window began). A failed op is counted
+// under exhausted, acquire_timeout, timeout, conn_refused, conn_reset,
+// protocol or io; a connection whose round trip failed is discarded.
 package pool
