@@ -74,7 +74,7 @@ func (p *progress) Interval(s *bench.Snapshot) {
 	line := progressLine(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s.Scenario != p.scenario || s.Run < p.run {
+	if s.Scenario == p.scenario && s.Run < p.run {
 		return
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
