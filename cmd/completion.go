@@ -162,6 +162,22 @@ func flagCompletion(f *Factory, c *cobra.Command, name string) completeFunc {
 		return fixed(strs([]profiles.Sort{profiles.SortCum, profiles.SortFlat})...)
 	case profileKey:
 		return commaList(strs(profiles.Kinds())...)
+	case sweepKey:
+		// PARAM= for each run setting and workload param; the values are the user's.
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			var out []string
+			for _, p := range sweepSettings() {
+				out = append(out, p+"=")
+			}
+			for _, d := range f.Workloads {
+				for _, p := range d.Params {
+					if !slices.Contains(out, p.Name+"=") {
+						out = append(out, p.Name+"=")
+					}
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		}
 	case "baseline", "compare":
 		return func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 			return baselineNames(f, c), cobra.ShellCompDirectiveNoFileComp

@@ -74,6 +74,14 @@ func TestCompletionValues(t *testing.T) {
 		}
 	}
 
+	// --sweep offers PARAM= for the run settings and the workloads' params.
+	sweep := complete(t, "run", "fetch", "--sweep", "")
+	for _, want := range []string{"concurrency=", "rate=", "server-latency=", "max-open="} {
+		if !slices.Contains(sweep, want) {
+			t.Errorf("--sweep offers %q, not %q", sweep, want)
+		}
+	}
+
 	// --baseline-dir given on the line wins over the config's.
 	if err := os.MkdirAll(filepath.Join(dir, "other"), 0o755); err != nil {
 		t.Fatal(err)
