@@ -60,6 +60,9 @@ type ScenarioResult struct {
 	// --shard I/N); Settings are the whole load's. perfkit merge combines
 	// the shards into a result without it.
 	Shard *Shard `json:"shard,omitempty"`
+	// MissingShards are the shards a merge with --allow-partial did not
+	// have: why the scenario (and its runs) are partial.
+	MissingShards []Shard `json:"missing_shards,omitempty"`
 	// Alerts are the live alert rules' firings and resolutions, in order;
 	// Thresholds the end-of-run checks (the scenario's alerts: and
 	// thresholds: in perfkit.yaml).

@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,6 +21,47 @@ type Shard struct {
 
 // String is the shard as --shard takes it: "I/N".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// PartialReason says why the scenario does not cover the whole load:
+// "shard 3/4 missing" (a merge with --allow-partial), "stopped early" (a run
+// cut short), or "" when it is whole.
+func (s *ScenarioResult) PartialReason() string {
+	if n := len(s.MissingShards); n > 0 {
+		names := make([]string, n)
+		for i, sh := range s.MissingShards {
+			names[i] = sh.String()
+		}
+		if n == 1 {
+			return "shard " + names[0] + " missing"
+		}
+		return "shards " + strings.Join(names, ", ") + " missing"
+	}
+	partial := s.Partial
+	for _, run := range s.Runs {
+		partial = partial || run.Partial
+	}
+	if partial {
+		return "stopped early"
+	}
+	return ""
+}
+
+// PartialReason says why the result does not cover the whole load: its
+// scenarios' reasons, or "stopped early" when it is marked partial for no
+// scenario's reason; "" when it is whole.
+func (r *Result) PartialReason() string {
+	var why []string
+	for i := range r.Scenarios {
+		// A merge misses the same shards in every scenario: say it once.
+		if w := r.Scenarios[i].PartialReason(); w != "" && !slices.Contains(why, w) {
+			why = append(why, w)
+		}
+	}
+	if len(why) == 0 && r.Partial {
+		return "stopped early"
+	}
+	return strings.Join(why, "; ")
+}
 
 // validateShard reports shard settings a run cannot use: an index outside
 // 0..count-1, a count below 1, or a load too small to give every shard a

@@ -80,9 +80,6 @@ func NewCmdAB(f *Factory, runF func(*ABOptions) error) *cobra.Command {
 			}
 			return nil
 		},
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return reg.names(), cobra.ShellCompDirectiveNoFileComp
-		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if regErr != nil {
 				return regErr

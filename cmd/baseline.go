@@ -166,7 +166,7 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 		return err
 	}
 	if r.Partial {
-		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s is a partial result (stopped early)\n", from)
+		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s is a partial result (%s)\n", from, r.PartialReason())
 	}
 	warnings, err := keepProfiles(store, name, r)
 	for _, w := range warnings {

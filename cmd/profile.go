@@ -610,9 +610,6 @@ func newCmdProfileKind(f *Factory, kind profiles.Kind, runF func(*RunOptions) er
 			"write the profile to " + ProfilesDir + "/<scenario>-" + string(kind) + "-<time>.pb.gz, save the result with its\n" +
 			"path, and print a top table of it (--format: table, markdown, json).",
 		Example: "  perfkit profile " + string(kind) + " fetch -d 5s --top 10",
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return reg.names(), cobra.ShellCompDirectiveNoFileComp
-		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if regErr != nil {
 				return regErr

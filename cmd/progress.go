@@ -19,6 +19,12 @@ type progress struct {
 	mu    sync.Mutex
 	drawn bool
 	set   bench.Settings // of the scenario being run
+	// scenario and run are the newest the line has reached: the engine
+	// sends a run's final snapshot after its MeasureEnd, which has already
+	// drawn the next run's warmup, and redrawing the older run then would
+	// make the line jump back ("run 2/3 warming up", then "run 1/3").
+	scenario string
+	run      int
 }
 
 var (
@@ -30,6 +36,7 @@ var (
 func (p *progress) SetupDone(info *bench.ScenarioInfo) error {
 	p.mu.Lock()
 	p.set = info.Settings
+	p.scenario, p.run = info.Scenario, 0
 	p.mu.Unlock()
 	p.warming(info.Scenario, 0)
 	return nil
@@ -42,6 +49,9 @@ func (p *progress) MeasureStart(string, int) {}
 func (p *progress) MeasureEnd(scenario string, run int) {
 	p.mu.Lock()
 	next := run+1 < p.set.Count
+	if next && scenario == p.scenario {
+		p.run = max(p.run, run+1)
+	}
 	p.mu.Unlock()
 	if next {
 		p.warming(scenario, run+1)
@@ -59,11 +69,14 @@ func (p *progress) warming(scenario string, run int) {
 	p.drawn = true
 }
 
-// Interval redraws the line.
+// Interval redraws the line, unless the line has moved on to a later run.
 func (p *progress) Interval(s *bench.Snapshot) {
 	line := progressLine(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if s.Scenario == p.scenario && s.Run < p.run {
+		return
+	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.drawn = true
 }

@@ -133,7 +133,7 @@ Exit codes: 0 done; 1 the gate said no; 2 usage, configuration or input error;
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err: err, hint: helpHint(c)}
 	})
-	root.AddCommand(
+	cmds := []*cobra.Command{
 		NewCmdRun(f, nil),
 		NewCmdWorkloads(f, nil),
 		NewCmdBaseline(f),
@@ -143,7 +143,9 @@ Exit codes: 0 done; 1 the gate said no; 2 usage, configuration or input error;
 		NewCmdProfile(f, nil),
 		NewCmdReport(f, nil),
 		NewCmdVersion(f),
-	)
+	}
+	root.AddCommand(cmds...)
+	registerCompletions(f, cmds...)
 	root.InitDefaultCompletionCmd()
 	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp.Name() == "completion" {
 		// cobra's completion shows help for any unknown shell and exits 0;

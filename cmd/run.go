@@ -130,9 +130,6 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 		Short:   "Run scenarios and save the result",
 		Long:    runLong,
 		Example: runExample,
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return reg.names(), cobra.ShellCompDirectiveNoFileComp
-		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if regErr != nil {
 				return regErr

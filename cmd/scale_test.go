@@ -228,8 +228,17 @@ func TestShardedRunMergesExactly(t *testing.T) {
 	if _, err := os.Stat("bad.json"); err == nil {
 		t.Error("a refused merge wrote its output")
 	}
-	code, _, errOut = cli(t, "merge", "s0.json", "s1.json", "s3.json", "-o", "partial.json", "--allow-partial")
+	code, out, errOut := cli(t, "merge", "s0.json", "s1.json", "s3.json", "-o", "partial.json", "--allow-partial")
 	if p := readShardFile(t, "partial.json"); code != ExitOK || !p.Partial || p.Scenarios[0].Runs[0].Schedule.TargetRate != 3*rate/4 {
 		t.Errorf("--allow-partial: exit %d %s, partial %v", code, errOut, p.Partial)
+	}
+	// A missing shard is named as such: nothing stopped early.
+	for _, want := range []string{"fetch: partial (shard 2/4 missing)", "partial result (shard 2/4 missing)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--allow-partial table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+errOut, "stopped early") {
+		t.Errorf("--allow-partial says a shard stopped early; none did:\n%s%s", out, errOut)
 	}
 }

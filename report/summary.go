@@ -56,7 +56,7 @@ func newView(r *bench.Result) view {
 		v.notes = append(v.notes, "no scenarios in this result")
 	}
 	if r.Partial {
-		v.notes = append(v.notes, "partial result (stopped early)")
+		v.notes = append(v.notes, "partial result ("+r.PartialReason()+")")
 	}
 	return v
 }
@@ -214,12 +214,8 @@ func scenarioNotes(s *bench.ScenarioResult) []string {
 		}
 		notes = append(notes, line)
 	}
-	partial := s.Partial
-	for _, run := range s.Runs {
-		partial = partial || run.Partial
-	}
-	if partial {
-		notes = append(notes, s.Name+": partial (stopped early)")
+	if why := s.PartialReason(); why != "" {
+		notes = append(notes, s.Name+": partial ("+why+")")
 	}
 	return notes
 }

@@ -165,7 +165,7 @@ func FromResult(r *bench.Result, label string) *Source {
 				rn.Reasons = []string{"marked invalid"}
 			}
 			if run.Partial {
-				rn.Reasons = append(rn.Reasons, "partial (stopped early)")
+				rn.Reasons = append(rn.Reasons, "partial ("+sr.PartialReason()+")")
 			}
 			rn.Values[Throughput] = run.Throughput
 			rn.Values[ErrorRate] = run.ErrorRate

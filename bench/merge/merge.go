@@ -90,19 +90,19 @@ func Merge(inputs []Input, opts Options) (*bench.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var missing []string
+	var missing []bench.Shard
 	present := map[int]bool{}
 	for _, s := range shards {
 		present[s.index] = true
 	}
 	for i := range count {
 		if !present[i] {
-			missing = append(missing, strconv.Itoa(i))
+			missing = append(missing, bench.Shard{Index: i, Count: count})
 		}
 	}
 	if len(missing) > 0 && !opts.AllowPartial {
 		return nil, mismatch("missing shard %s of %d (have %s; --allow-partial merges the shards given and marks the result partial)",
-			strings.Join(missing, ", "), count, haveList(shards))
+			strings.Join(indices(missing), ", "), count, haveList(shards))
 	}
 	first := shards[0].in.Result
 	out := &bench.Result{
@@ -128,6 +128,15 @@ func Merge(inputs []Input, opts Options) (*bench.Result, error) {
 		out.Scenarios = append(out.Scenarios, sr)
 	}
 	return out, nil
+}
+
+// indices lists the shards' indices, as the merge's errors and notes name them.
+func indices(shards []bench.Shard) []string {
+	out := make([]string, len(shards))
+	for i, sh := range shards {
+		out[i] = strconv.Itoa(sh.Index)
+	}
+	return out
 }
 
 // shard is one input with its place.
@@ -269,7 +278,7 @@ func haveList(shards []shard) string {
 }
 
 // mergeScenario merges scenario k of every shard.
-func mergeScenario(shards []shard, k, count int, missing []string) (bench.ScenarioResult, error) {
+func mergeScenario(shards []shard, k, count int, missing []bench.Shard) (bench.ScenarioResult, error) {
 	ref := shards[0].in.Result.Scenarios[k]
 	sr := bench.ScenarioResult{
 		Name:     ref.Name,
@@ -282,20 +291,28 @@ func mergeScenario(shards []shard, k, count int, missing []string) (bench.Scenar
 		Notes:    slices.Clone(ref.Notes),
 		Target:   ref.Target,
 		Partial:  len(missing) > 0,
-		Runs:     []bench.RunResult{},
-		Sweep:    ref.Sweep,
-		Search:   ref.Search,
+		// Says why it is partial: the report reads "shard 3/4 missing",
+		// not "stopped early".
+		MissingShards: slices.Clone(missing),
+		Runs:          []bench.RunResult{},
+		Sweep:         ref.Sweep,
+		Search:        ref.Search,
 	}
 	sr.Settings.Shard = nil
 	note := fmt.Sprintf("merged from %d of %d shards", len(shards), count)
 	if len(missing) > 0 {
-		note += " (missing " + strings.Join(missing, ", ") + ")"
+		note += " (missing " + strings.Join(indices(missing), ", ") + ")"
 	}
 	sr.Notes = append(sr.Notes, note)
 	runs := 0
 	for _, s := range shards {
 		sc := &s.in.Result.Scenarios[k]
 		sr.Partial = sr.Partial || sc.Partial
+		if len(missing) > 0 && sc.PartialReason() == "stopped early" {
+			// The missing shards name why the merge is partial; this
+			// shard's own early stop would go unsaid.
+			sr.Notes = append(sr.Notes, fmt.Sprintf("shard %d/%d stopped early", s.index, count))
+		}
 		runs = max(runs, len(sc.Runs))
 		for _, n := range sc.Notes {
 			if !slices.Contains(sr.Notes, n) {

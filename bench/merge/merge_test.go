@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,39 @@ func TestMergeAllowPartial(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(sc.Notes, "; "), "merged from 2 of 4 shards (missing 1, 3)") {
 		t.Errorf("notes %q do not say which shards are missing", sc.Notes)
+	}
+	const why = "shards 1/4, 3/4 missing"
+	if got := sc.PartialReason(); got != why {
+		t.Errorf("scenario partial reason %q, want %q (not stopped early)", got, why)
+	}
+	if got := out.PartialReason(); got != why {
+		t.Errorf("result partial reason %q, want %q", got, why)
+	}
+
+	// One shard missing and another cut short: both are said.
+	in = shardInputs(4, []string{"a"}, 1, 100)
+	in[2].Result.Partial = true
+	in[2].Result.Scenarios[0].Partial = true
+	in[2].Result.Scenarios[0].Runs[0].Partial = true
+	out, err = Merge(in[:3], Options{AllowPartial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc = out.Scenarios[0]
+	if got := sc.PartialReason(); got != "shard 3/4 missing" {
+		t.Errorf("partial reason %q, want shard 3/4 missing", got)
+	}
+	if !slices.Contains(sc.Notes, "shard 2/4 stopped early") {
+		t.Errorf("notes %q do not say shard 2/4 stopped early", sc.Notes)
+	}
+	// A whole set of shards, one cut short: stopped early.
+	in = shardInputs(2, []string{"a"}, 1, 100)
+	in[1].Result.Scenarios[0].Runs[0].Partial = true
+	if out, err = Merge(in, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.PartialReason(); got != "stopped early" {
+		t.Errorf("partial reason %q, want stopped early", got)
 	}
 }
 

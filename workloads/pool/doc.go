@@ -20,7 +20,8 @@
 // of the hold distribution, and releases it. The engine's -c is the number of
 // borrowers. Each op records the phases acquire_wait, round_trip and hold;
 // the run counts conns_opened, conns_closed, exhausted and acquire_timeouts,
-// and derives the pool's utilisation and peak in use. A failed op is counted
+// and derives the pool's utilisation, peak in use and conns_warm (the
+// connections already open when the window began). A failed op is counted
 // under exhausted, acquire_timeout, timeout, conn_refused, conn_reset,
 // protocol or io; a connection whose round trip failed is discarded.
 //

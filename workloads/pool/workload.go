@@ -34,16 +34,22 @@ const (
 	PhaseHold        = "hold"         // holding the connection after the round trip
 
 	// Connections opened and closed in the measured window: 0 for a warm
-	// pool without churn (max-lifetime, idle-timeout, broken connections).
+	// pool without churn (max-lifetime, idle-timeout, broken connections);
+	// the warm ones are DerivedWarm.
 	CounterOpened   = "conns_opened"
 	CounterClosed   = "conns_closed"
 	CounterExhaust  = "exhausted"
 	CounterTimeouts = "acquire_timeouts"
 
 	// Derived figures: the share of max-open × time that connections were
-	// lent for a round trip or a hold, and the most lent at once.
+	// lent for a round trip or a hold, the most lent at once, and the
+	// connections already open when the measured window began (opened in
+	// the warmup or an earlier run, which conns_opened leaves out): so
+	// peak_in_use ≤ conns_warm + conns_opened, and a table showing
+	// conns_opened 0 beside peak_in_use 4 says where the 4 came from.
 	DerivedUtilisation = "utilisation"
 	DerivedPeakInUse   = "peak_in_use"
+	DerivedWarm        = "conns_warm"
 )
 
 // Definition declares the pool workload: its parameters and constructor.
@@ -437,6 +443,10 @@ func (st *worker) sleep(ctx context.Context, d time.Duration) error {
 // and the peak in use since the previous run (warmup included).
 func (wl *workload) Derive(run *bench.RunResult) map[string]float64 {
 	out := map[string]float64{DerivedPeakInUse: float64(wl.pool.ResetPeak())}
+	// Every open and close claimed so far (warmup and earlier runs too),
+	// less those this window counted: what was open when it began.
+	open := wl.seenOpened.Load() - wl.seenClosed.Load()
+	out[DerivedWarm] = float64(max(0, open-run.Counters[CounterOpened]+run.Counters[CounterClosed]))
 	if run.ElapsedNs > 0 {
 		var busy float64
 		for _, k := range []string{PhaseRoundTrip, PhaseHold} {

@@ -319,6 +319,40 @@ func TestDefinitionListsParams(t *testing.T) {
 	}
 }
 
+// Connections opened in the warmup are not in the window's conns_opened:
+// conns_warm counts them, so the figures never contradict peak_in_use.
+func TestWarmConnsCounted(t *testing.T) {
+	raw := map[string]any{}
+	def := Definition()
+	v, err := def.Resolve(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl := build(t, raw)
+	set := bench.DefaultSettings()
+	set.Duration, set.Warmup, set.Count = 100*time.Millisecond, 100*time.Millisecond, 2
+	res, err := bench.Run(context.Background(), bench.Scenario{
+		Name: Name, Workload: Name, Params: v, Settings: set,
+		New: func() (bench.Workload, error) { return wl, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, run := range res.Runs {
+		warm, opened, peak := run.Derived[DerivedWarm], run.Counters[CounterOpened], run.Derived[DerivedPeakInUse]
+		if peak < 1 || warm+float64(opened) < peak {
+			t.Errorf("run %d: conns_warm %v + conns_opened %d < peak_in_use %v", i+1, warm, opened, peak)
+		}
+		if warm+float64(opened) > DefaultMaxOpen {
+			t.Errorf("run %d: conns_warm %v + conns_opened %d over max-open %d (no churn)", i+1, warm, opened, DefaultMaxOpen)
+		}
+	}
+	// The second run begins with the first's connections open.
+	if run := res.Runs[1]; run.Derived[DerivedWarm] < 1 || run.Counters[CounterOpened] != 0 {
+		t.Errorf("run 2: conns_warm %v, conns_opened %d; want the first run's connections warm and none opened", run.Derived[DerivedWarm], run.Counters[CounterOpened])
+	}
+}
+
 // Several runs of one scenario reuse each worker's state, and each run gets
 // its own peak.
 func TestRunCountAndOpenModel(t *testing.T) {
