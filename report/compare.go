@@ -19,7 +19,7 @@ import (
 // CompareOptions choose what a comparison shows.
 type CompareOptions struct {
 	// All shows every metric; by default tables show only the rows a reader
-	// must act on: regressed, improved and inconclusive.
+	// must act on: regressed, improved, inconclusive and invalid.
 	All bool
 }
 
@@ -60,9 +60,12 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 		if !opts.All && o.Verdict == stats.Unchanged {
 			continue
 		}
-		row := []string{o.Scenario, o.Metric, sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md)}
+		row := []string{o.Scenario, o.Metric, sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md), o.Reason}
+		if o.Verdict == stats.Invalid {
+			row[2], row[3], row[4], row[5] = "-", "-", "-", "-"
+		}
 		for i := range row {
-			if i != len(row)-1 || !md {
+			if i != 6 || !md {
 				row[i] = esc(flatten(row[i]))
 			}
 		}
@@ -70,7 +73,7 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 	}
 	out.WriteByte('\n')
 	if len(data) > 0 {
-		if err := writeGrid(&out, []string{"SCENARIO", "METRIC", "OLD", "NEW", "DELTA", "P", "VERDICT"}, []bool{false, false, true, true, true, true, false}, data, md); err != nil {
+		if err := writeGrid(&out, []string{"SCENARIO", "METRIC", "OLD", "NEW", "DELTA", "P", "VERDICT", "REASON"}, []bool{false, false, true, true, true, true, false, false}, data, md); err != nil {
 			return err
 		}
 		out.WriteByte('\n')
@@ -279,15 +282,12 @@ func pCell(o stats.Outcome) string {
 	return fmt.Sprintf("p=%.3f n=%s", o.PAdjusted, n)
 }
 
+// verdictCell is the verdict, in bold in markdown when it fails the gate
+// by default; the REASON column says why.
 func verdictCell(o stats.Outcome, md bool) string {
 	v := o.Verdict.Symbol()
-	switch o.Verdict {
-	case stats.Inconclusive:
-		v += fmt.Sprintf(" (needs ≥ %d runs per side)", o.NeedRuns)
-	case stats.Regressed:
-		if md {
-			v = "**" + v + "**"
-		}
+	if md && (o.Verdict == stats.Regressed || o.Verdict == stats.Invalid) {
+		v = "**" + v + "**"
 	}
 	return v
 }
@@ -317,6 +317,7 @@ type countsJSON struct {
 	Improved     int `json:"improved"`
 	Unchanged    int `json:"unchanged"`
 	Inconclusive int `json:"inconclusive"`
+	Invalid      int `json:"invalid"`
 }
 
 type outcomeJSON struct {
@@ -334,6 +335,9 @@ type outcomeJSON struct {
 	Significant bool      `json:"significant"`
 	Verdict     string    `json:"verdict"`
 	NeedsRuns   int       `json:"needs_runs,omitempty"`
+	Reason      string    `json:"reason"`
+	InvalidRuns int       `json:"invalid_runs,omitempty"`
+	Runs        int       `json:"runs,omitempty"`
 	Warnings    []string  `json:"warnings"`
 }
 
@@ -377,6 +381,7 @@ func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 		Counts: countsJSON{
 			Regressed: c.Count(stats.Regressed), Improved: c.Count(stats.Improved),
 			Unchanged: c.Count(stats.Unchanged), Inconclusive: c.Count(stats.Inconclusive),
+			Invalid: c.Count(stats.Invalid),
 		},
 		Comparisons: make([]outcomeJSON, 0, len(c.Outcomes)),
 		Added:       nonNil(c.Added), Removed: nonNil(c.Removed), Warnings: nonNil(c.Warnings),
@@ -394,7 +399,8 @@ func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 			Scenario: o.Scenario, Metric: o.Metric, Unit: o.Unit, Better: o.Better.String(),
 			Threshold: o.Threshold.String(), Old: side(o.Old), New: side(o.New), Delta: d,
 			P: o.P, PAdjusted: o.PAdjusted, Tested: o.Tested, Significant: o.Significant,
-			Verdict: string(o.Verdict), NeedsRuns: o.NeedRuns, Warnings: nonNil(o.Warnings),
+			Verdict: string(o.Verdict), NeedsRuns: o.NeedRuns, Reason: o.Reason,
+			InvalidRuns: o.InvalidRuns, Runs: o.Runs, Warnings: nonNil(o.Warnings),
 		})
 	}
 	enc := json.NewEncoder(w)
