@@ -82,6 +82,10 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 	for _, sn := range new.Scenarios {
 		if old.scenario(sn.Name) == nil {
 			added = append(added, sn.Name)
+			// Not compared, but a broken new scenario still shows.
+			if bad := invalidRuns(sn); len(bad) > 0 {
+				invalid[sn.Name] = stats.InvalidRuns(sn.Name, len(bad), len(sn.Runs), runReasons(bad))
+			}
 		}
 	}
 	for _, so := range old.Scenarios {

@@ -251,6 +251,14 @@ func TestErroredNewRunsRegressAndAreInvalid(t *testing.T) {
 	if c.Count(stats.Invalid) != 1 || !strings.Contains(c.Summary(), "1 regression") || !strings.Contains(c.Summary(), "1 invalid") {
 		t.Errorf("summary %q", c.Summary())
 	}
+	// A scenario added by the change that is broken shows too.
+	extra := bad.scenario("new-fetch", 3)
+	extra.Runs[1].Valid = false
+	extra.Runs[1].InvalidReasons = []string{"no ops measured"}
+	c = mustCompare(t, FromResult(result(testEnv, os), "ok.json"), FromResult(result(testEnv, ns, extra), "bad.json"), Options{})
+	if v := c.Outcomes[len(c.Outcomes)-1]; v.Scenario != "new-fetch" || v.Verdict != stats.Invalid || v.Reason != "1 of 3 new runs invalid: no ops measured" {
+		t.Errorf("added scenario with an invalid run: %+v", v)
+	}
 	// A broken baseline is not the change's fault: no invalid verdict, its
 	// metrics inconclusive, saying why.
 	c = mustCompare(t, FromResult(result(testEnv, ns), "bad.json"), FromResult(result(testEnv, os), "ok.json"), Options{})
