@@ -127,7 +127,9 @@ p-values of the whole call with Holm's method (--alpha is family-wise), and
 holds a confidence interval of the change against the metric's threshold.
 A metric regressed only when the change is significant and its whole interval
 is worse than the threshold; inconclusive when there are too few runs to ever
-reach significance (the table says how many are needed).
+reach significance (the table says how many are needed). The REASON column
+says why each verdict is what it is: the interval against the threshold, a p
+that is not significant, the runs needed.
 
 Default thresholds: throughput and p50 5%, p90 and p99 10%, p99.9 20%,
 error_rate +0.5pp, cpu_per_op and alloc_per_op 10%, Go units 5%. Set them with
