@@ -151,18 +151,25 @@ func TestRunInvalidRuns(t *testing.T) {
 		}
 		return s
 	}
-	if w, err := invalidRuns(sr(true, true), true); w != "" || err != nil {
+	if w, err := invalidRuns(sr(true, true), true, false); w != "" || err != nil {
 		t.Errorf("all valid: %q %v", w, err)
 	}
-	w, err := invalidRuns(sr(false, false), false)
+	w, err := invalidRuns(sr(false, false), false, false)
 	if w != "" || err == nil || err.Error() != "could not measure: every run of fetch invalid: error rate 50.10% is over the bound 1.00%" {
 		t.Errorf("all invalid: %q %v", w, err)
 	}
-	w, err = invalidRuns(sr(true, false), false)
+	w, err = invalidRuns(sr(true, false), false, false)
 	if err != nil || w != "1 of 2 runs of fetch invalid: error rate 50.10% is over the bound 1.00% (compare leaves them out; --strict exits 3)" {
 		t.Errorf("some invalid: %q %v", w, err)
 	}
-	if _, err := invalidRuns(sr(true, false), true); err == nil || !strings.Contains(err.Error(), "1 of 2 runs of fetch invalid (--strict)") {
+	// A sweep step past capacity: a warning, unless --strict.
+	if w, err := invalidRuns(sr(false, false), false, true); err != nil || !strings.HasPrefix(w, "every run of sweep step fetch invalid: error rate") {
+		t.Errorf("sweep step all invalid: %q %v", w, err)
+	}
+	if _, err := invalidRuns(sr(false, false), true, true); err == nil {
+		t.Errorf("sweep step all invalid, --strict: no error")
+	}
+	if _, err := invalidRuns(sr(true, false), true, false); err == nil || !strings.Contains(err.Error(), "1 of 2 runs of fetch invalid (--strict)") {
 		t.Errorf("some invalid, --strict: %v", err)
 	}
 }

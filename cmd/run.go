@@ -120,8 +120,8 @@ Exit codes: 0 done; 1 the gate said no: a failed threshold, a critical alert,
 or --compare found a regression or invalid runs; 2 bad flag, config or input;
 3 could not measure: setup failed, every op failed, every run of a scenario
 was invalid (over --max-error-rate, schedule lag...), or with --strict any
-run was. Some runs invalid without --strict: a warning, exit 0. The result is
-saved and shown in every case.`
+run was. Some runs invalid, or a sweep step all invalid, without --strict: a
+warning, exit 0. The result is saved and shown in every case.`
 
 const runExample = `  perfkit run
   perfkit run fetch --url http://127.0.0.1:8080/ -c 64 -d 30s
@@ -519,7 +519,10 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if err := unmeasured(sr, stopped); err != nil && failed == nil {
 			failed = measureErr(err)
 		} else if err == nil && !stopped {
-			if warn, err := invalidRuns(sr, opts.Strict); err != nil && failed == nil {
+			// A sweep's steps past capacity are meant to be invalid
+			// (achieved rate under target): a warning, unless --strict.
+			swept := i < len(opts.Sweeps) && opts.Sweeps[i] != nil
+			if warn, err := invalidRuns(sr, opts.Strict, swept); err != nil && failed == nil {
 				failed = measureErr(err)
 			} else if err != nil {
 				warnings = append(warnings, err.Error())
@@ -663,8 +666,8 @@ func unmeasured(sr bench.ScenarioResult, stopped bool) error {
 
 // invalidRuns checks a finished scenario's validity: every run invalid is
 // an error (nothing was measured that can be trusted), and so is any with
-// strict; some invalid is a warning.
-func invalidRuns(sr bench.ScenarioResult, strict bool) (warning string, err error) {
+// strict; some invalid is a warning, and so is a sweep step all invalid.
+func invalidRuns(sr bench.ScenarioResult, strict, sweepStep bool) (warning string, err error) {
 	var reasons [][]string
 	for _, run := range sr.Runs {
 		if !run.Valid {
@@ -677,6 +680,8 @@ func invalidRuns(sr bench.ScenarioResult, strict bool) (warning string, err erro
 	}
 	why := strings.Join(compare.GroupReasons(reasons), "; ")
 	switch {
+	case k == n && !strict && sweepStep:
+		return fmt.Sprintf("every run of sweep step %s invalid: %s (--strict exits 3)", sr.Name, why), nil
 	case k == n:
 		return "", fmt.Errorf("could not measure: every run of %s invalid: %s", sr.Name, why)
 	case strict:
