@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,8 +39,14 @@ type ABOptions struct {
 	Format         report.Format
 	View           report.CompareOptions
 	FailOn         FailOn
-	Notify         func(c chan<- os.Signal) (stop func())
-	Exit           func(code int)
+	// Out is where both sides' results are saved: OUT-a.json and
+	// OUT-b.json ("" means ResultsDir/<UTC time>-<id>); NoSave saves none.
+	Out    string
+	NoSave bool
+	// Now is the clock that names the default result files.
+	Now    func() time.Time
+	Notify func(c chan<- os.Signal) (stop func())
+	Exit   func(code int)
 }
 
 const abLong = `Run two variants interleaved on this machine and decide like 'perfkit compare'.
@@ -57,13 +64,19 @@ the same Mann-Whitney U test, Holm correction, thresholds, table, markdown,
 JSON and exit codes as 'perfkit compare' (perfkit's own cpu_per_op and
 alloc_per_op are info against an external target: --gate-own-metrics).
 
-Exit codes: 0 no regression of B against A; 1 a regression (or per
---fail-on); 2 usage or input error (an unknown scenario, a bad --a-set);
-3 a side could not be set up.`
+Both sides' results are saved, so a long A/B is never lost: -o PATH writes
+PATH-a.json and PATH-b.json (a .json suffix of PATH is dropped first), by
+default .perfkit/results/<UTC time>-<id>-a.json and -b.json; --no-save writes
+none. Their scenario is named as in the comparison, so 'perfkit compare
+PATH-a.json PATH-b.json' decides again.
+
+Exit codes: 0 the gate passed; 1 it failed: a regression of B against A or
+invalid B runs (see --fail-on); 2 usage or input error (an unknown scenario,
+a bad --a-set); 3 a side could not be set up.`
 
 const abExample = `  perfkit ab fetch --a-set url=http://old:8080/ --b-set url=http://new:8080/ --count 10 -d 5s
   perfkit ab api-main api-branch --count 12 --format markdown
-  perfkit ab fetch --a-set concurrency=16 --b-set concurrency=32 --seed 42`
+  perfkit ab fetch --a-set concurrency=16 --b-set concurrency=32 --seed 42 -o conc`
 
 // NewCmdAB builds `perfkit ab`. runF replaces abRun in tests.
 func NewCmdAB(f *Factory, runF func(*ABOptions) error) *cobra.Command {
@@ -105,8 +118,9 @@ func NewCmdAB(f *Factory, runF func(*ABOptions) error) *cobra.Command {
 	addCompareFlags(fl)
 	fl.Bool("all", false, "show every metric, not only the changed ones")
 	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", "))
-	fl.String("fail-on", string(FailOnRegression), "what exits 1: regression, inconclusive (also too few runs), never")
-	fl.Bool("include-invalid", false, "keep invalid runs in the samples (each is still named in a warning)")
+	addGateFlags(fl)
+	fl.StringP("out", "o", "", "save both sides' results as OUT-a.json and OUT-b.json (default "+ResultsDir+"/<UTC time>-<id>-a.json, -b.json)")
+	fl.Bool("no-save", false, "write no result files")
 	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
 	for _, p := range params {
 		p.register(fl)
@@ -118,7 +132,7 @@ func NewCmdAB(f *Factory, runF func(*ABOptions) error) *cobra.Command {
 // then applies each side's sets.
 func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names []string) (*ABOptions, error) {
 	reg := registry(f.Workloads)
-	opts := &ABOptions{IO: f.IO, Notify: f.Notify, Exit: f.Exit}
+	opts := &ABOptions{IO: f.IO, Notify: f.Notify, Exit: f.Exit, Now: f.Now}
 	cfg, err := compareConfig(f, flags)
 	if err != nil {
 		return nil, err
@@ -211,7 +225,26 @@ func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names [
 		return nil, err
 	}
 	opts.View.All, _ = flags.GetBool("all")
+	opts.Out, _ = flags.GetString("out")
+	opts.NoSave, _ = flags.GetBool("no-save")
+	if opts.NoSave && flags.Changed("out") {
+		return nil, errors.New("--out and --no-save: give one or the other")
+	}
+	if !opts.NoSave && opts.Out != "" {
+		for _, p := range abPaths(opts.Out) {
+			if err := checkOutDir(p); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return opts, nil
+}
+
+// abPaths is where -o OUT puts the two sides: OUT-a.json and OUT-b.json,
+// a .json suffix of OUT dropped ("ab.json" gives ab-a.json, ab-b.json).
+func abPaths(out string) [2]string {
+	base := strings.TrimSuffix(out, ".json")
+	return [2]string{base + "-a.json", base + "-b.json"}
 }
 
 // sideLabel names a side in the comparison: "A: fetch server-latency=2ms".
@@ -291,6 +324,29 @@ func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenar
 	return bench.Scenario{Name: name, Workload: def.Name, Params: vals, New: newOnce(w, def, vals), Settings: settings}, nil
 }
 
+// abOut resolves, before anything runs, where the two results go: -o, or
+// the results directory as `perfkit run` would.
+func abOut(opts *ABOptions, now time.Time) ([2]string, error) {
+	if opts.NoSave {
+		return [2]string{}, nil
+	}
+	out := opts.Out
+	if out == "" {
+		base, err := prepareOut("", false, now, newID())
+		if err != nil {
+			return [2]string{}, err
+		}
+		out = base
+	}
+	paths := abPaths(out)
+	for _, p := range paths {
+		if _, err := prepareOut(p, false, now, ""); err != nil {
+			return [2]string{}, err
+		}
+	}
+	return paths, nil
+}
+
 // abRun runs the two sides interleaved, then decides and reports like
 // compare. Progress goes to stderr: the seed and order first, then a line
 // per run.
@@ -303,6 +359,14 @@ func abRun(ctx context.Context, opts *ABOptions) error {
 	}
 	fmt.Fprintf(stderr, "ab: A = %s, B = %s; %d runs each, order %s (seed %d: --seed %d repeats it)\n",
 		strings.TrimPrefix(opts.LabelA, "A: "), strings.TrimPrefix(opts.LabelB, "B: "), opts.Count, strings.Join(letters, " "), opts.Seed, opts.Seed)
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
+	paths, err := abOut(opts, now)
+	if err != nil {
+		return err
+	}
 	runCtx, _, stop := handleSignals(ctx, &RunOptions{IO: opts.IO, Notify: opts.Notify, Exit: opts.Exit}, stderr)
 	defer stop()
 
@@ -332,9 +396,20 @@ func abRun(ctx context.Context, opts *ABOptions) error {
 	}
 	cwd, _ := os.Getwd()
 	env := bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
-	side := func(sr bench.ScenarioResult, label string) *compare.Source {
+	result := func(sr bench.ScenarioResult) *bench.Result {
 		sr.Name = opts.Name
-		return compare.FromResult(&bench.Result{SchemaVersion: bench.SchemaVersion, Env: env, Scenarios: []bench.ScenarioResult{sr}}, label)
+		return &bench.Result{SchemaVersion: bench.SchemaVersion, ID: newID(), CreatedAt: now.UTC(), Partial: sr.Partial,
+			Env: env, Scenarios: []bench.ScenarioResult{sr}}
 	}
-	return decideAndReport(opts.IO, side(ra, opts.LabelA), side(rb, opts.LabelB), opts.Compare, opts.Format, opts.View, opts.FailOn)
+	resA, resB := result(ra), result(rb)
+	if !opts.NoSave {
+		for i, r := range []*bench.Result{resA, resB} {
+			if err := r.WriteFile(paths[i]); err != nil {
+				return fmt.Errorf("writing result %s: %w", paths[i], unwrapPath(err))
+			}
+		}
+		fmt.Fprintf(stderr, "results: A %s, B %s\n", paths[0], paths[1])
+	}
+	return decideAndReport(opts.IO, compare.FromResult(resA, opts.LabelA), compare.FromResult(resB, opts.LabelB),
+		opts.Compare, opts.Format, opts.View, opts.FailOn, "")
 }

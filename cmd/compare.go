@@ -1,10 +1,13 @@
 package cmd
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,27 +22,77 @@ import (
 	"github.com/perfkit/perfkit/report"
 )
 
-// FailOn says which verdicts fail the gate (exit 1).
-type FailOn string
+// FailOn is the set of verdicts that fail the gate (exit 1), from
+// --fail-on: a comma list of regression, invalid, inconclusive, or never.
+type FailOn struct {
+	// Regression: a metric regressed.
+	Regression bool
+	// Invalid: a scenario's new side has invalid runs (a broken build).
+	Invalid bool
+	// Inconclusive: a metric had too few runs to decide, for pipelines
+	// that must never pass on missing evidence.
+	Inconclusive bool
+}
 
-// Gate policies of --fail-on.
-const (
-	// FailOnRegression: exit 1 when any metric regressed (the default).
-	FailOnRegression FailOn = "regression"
-	// FailOnInconclusive: also when any metric had too few runs to decide,
-	// for pipelines that must never pass on missing evidence.
-	FailOnInconclusive FailOn = "inconclusive"
-	// FailOnNever: report only; exit 0 whatever the verdicts.
-	FailOnNever FailOn = "never"
-)
+// DefaultFailOn is --fail-on's default: regression,invalid.
+var DefaultFailOn = FailOn{Regression: true, Invalid: true}
 
-func parseFailOn(s string) (FailOn, error) {
-	for _, f := range []FailOn{FailOnRegression, FailOnInconclusive, FailOnNever} {
-		if strings.EqualFold(strings.TrimSpace(s), string(f)) {
-			return f, nil
+// failOnAccepted says what --fail-on takes, for errors.
+const failOnAccepted = "accepted: a comma list of regression, invalid, inconclusive (which implies the other two), or never"
+
+// String is the policy as --fail-on writes it.
+func (f FailOn) String() string {
+	var parts []string
+	for _, p := range []struct {
+		on   bool
+		name string
+	}{{f.Regression, "regression"}, {f.Invalid, "invalid"}, {f.Inconclusive, "inconclusive"}} {
+		if p.on {
+			parts = append(parts, p.name)
 		}
 	}
-	return "", fmt.Errorf("--fail-on %q: accepted: regression, inconclusive, never", s)
+	if len(parts) == 0 {
+		return "never"
+	}
+	return strings.Join(parts, ",")
+}
+
+// fails says whether verdict v fails the gate under f.
+func (f FailOn) fails(v stats.Verdict) bool {
+	switch v {
+	case stats.Regressed:
+		return f.Regression
+	case stats.Invalid:
+		return f.Invalid
+	case stats.Inconclusive:
+		return f.Inconclusive
+	}
+	return false
+}
+
+func parseFailOn(s string) (FailOn, error) {
+	var f FailOn
+	never := false
+	for _, item := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(item)) {
+		case "regression":
+			f.Regression = true
+		case "invalid":
+			f.Invalid = true
+		case "inconclusive":
+			// Missing evidence fails; a regression or a broken build
+			// does too (as it always has with this value).
+			f = FailOn{Regression: true, Invalid: true, Inconclusive: true}
+		case "never":
+			never = true
+		default:
+			return FailOn{}, fmt.Errorf("--fail-on %q: %s", s, failOnAccepted)
+		}
+	}
+	if never && f != (FailOn{}) {
+		return FailOn{}, fmt.Errorf("--fail-on %q: never stands alone; %s", s, failOnAccepted)
+	}
+	return f, nil
 }
 
 // CompareOptions is everything `perfkit compare` does, resolved before
@@ -56,6 +109,8 @@ type CompareOptions struct {
 	Format      report.Format
 	View        report.CompareOptions
 	FailOn      FailOn
+	// Out is the file the comparison is written to ("" or "-": stdout).
+	Out string
 }
 
 const compareLong = `Compare two sets of runs and fail on a real regression, never on noise.
@@ -72,7 +127,9 @@ p-values of the whole call with Holm's method (--alpha is family-wise), and
 holds a confidence interval of the change against the metric's threshold.
 A metric regressed only when the change is significant and its whole interval
 is worse than the threshold; inconclusive when there are too few runs to ever
-reach significance (the table says how many are needed).
+reach significance (the table says how many are needed). The REASON column
+says why each verdict is what it is: the interval against the threshold, a p
+that is not significant, the runs needed.
 
 cpu_per_op and alloc_per_op (shown "perfkit cpu/op", "perfkit alloc/op") are
 perfkit's own process's costs. They gate when the system under test runs in
@@ -93,13 +150,22 @@ config file:
     thresholds: {p99: 10%, "api:throughput": 3%, error_rate: +0.5pp}
     gate-own-metrics: false
 
-Exit codes: 0 no regression; 1 a regression (or per --fail-on); 2 usage or
-input error (a missing baseline, an unreadable file, environments that differ
-under --strict-env).`
+A scenario whose new side has invalid runs (over --max-error-rate, schedule
+lag, perfkit saturated...) gets the verdict invalid, with the reasons; those
+runs are left out of every metric but error_rate, which is compared over all
+runs so that a build that fails requests shows as an error_rate regression.
+Invalid old runs are left out with a warning.
+
+The gate (--fail-on, a comma list): regression and invalid by default;
+inconclusive adds metrics with too few runs to decide; never only reports.
+
+Exit codes: 0 the gate passed; 1 it failed (a regression or invalid new runs
+by default; see --fail-on); 2 usage or input error (a missing baseline, an
+unreadable file, environments that differ under --strict-env).`
 
 const compareExample = `  perfkit compare
   perfkit compare --baseline main .perfkit/results/new.json
-  perfkit compare old.json new.json --threshold p99=15% --format markdown
+  perfkit compare old.json new.json --threshold p99=15% --format markdown -o compare.md
   go test -run '^$' -bench . -count 10 ./... > new.txt && perfkit compare old.txt new.txt`
 
 // NewCmdCompare builds `perfkit compare`. runF replaces compareRun in tests
@@ -128,11 +194,17 @@ func NewCmdCompare(f *Factory, runF func(*CompareOptions) error) *cobra.Command 
 	addCompareFlags(fl)
 	fl.Bool("all", false, "show every metric, not only the changed ones")
 	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (a page with charts)")
-	fl.String("fail-on", string(FailOnRegression), "what exits 1: regression, inconclusive (also too few runs), never")
-	fl.Bool("include-invalid", false, "keep invalid runs in the samples (each is still named in a warning)")
+	addGateFlags(fl)
+	fl.StringP("out", "o", "", "write the comparison to this file (atomically) instead of stdout")
 	fl.String("baseline-dir", "", "baselines directory (default "+baseline.DefaultDir+"; env PERFKIT_BASELINE_DIR; config baseline-dir)")
 	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
 	return c
+}
+
+// addGateFlags registers --fail-on and --include-invalid: compare and ab.
+func addGateFlags(fl *pflag.FlagSet) {
+	fl.String("fail-on", DefaultFailOn.String(), "what exits 1, a comma list: regression, invalid (new runs invalid), inconclusive (too few runs; implies the others), or never")
+	fl.Bool("include-invalid", false, "keep invalid runs in the samples (each is still named in a warning; the invalid verdict stays)")
 }
 
 // addCompareFlags registers the decision flags.
@@ -189,7 +261,37 @@ func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*Compar
 	}
 	opts.View.All, _ = flags.GetBool("all")
 	opts.Compare.IncludeInvalid, _ = flags.GetBool("include-invalid")
+	opts.Out, _ = flags.GetString("out")
+	if err := checkOutDir(opts.Out); err != nil {
+		return nil, err
+	}
 	return opts, nil
+}
+
+// checkOutDir fails early when a file could not be written at out: its
+// directory is missing, or out is a directory. "" and "-" are stdout.
+func checkOutDir(out string) error {
+	if out == "" || out == "-" {
+		return nil
+	}
+	dir := filepath.Dir(out)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("output %s: directory %s does not exist", out, dir)
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("output %s: is a directory", out)
+	}
+	return nil
+}
+
+// writeOut writes data to path atomically (temp file, fsync, rename) and
+// says so on stderr as what.
+func writeOut(stderr io.Writer, what, path string, data []byte) error {
+	if err := bench.WriteFileAtomic(path, data); err != nil {
+		return fmt.Errorf("output %s: %w", path, unwrapPath(err))
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", what, path)
+	return nil
 }
 
 // compareConfig reads the config file, if any (--config, PERFKIT_CONFIG,
@@ -379,57 +481,88 @@ func compareRun(opts *CompareOptions) error {
 	if err != nil {
 		return err
 	}
-	return decideAndReport(opts.IO, old, new, opts.Compare, opts.Format, opts.View, opts.FailOn)
+	return decideAndReport(opts.IO, old, new, opts.Compare, opts.Format, opts.View, opts.FailOn, opts.Out)
 }
 
-// decideAndReport compares, writes the comparison to stdout, and returns
-// the gate's verdict as an error (exit 1) or nil.
-func decideAndReport(io *IOStreams, old, new *compare.Source, o compare.Options, f report.Format, view report.CompareOptions, failOn FailOn) error {
+// decideAndReport compares, writes the comparison to stdout (or to out,
+// atomically), and returns the gate's verdict as an error (exit 1) or nil.
+func decideAndReport(ios *IOStreams, old, new *compare.Source, o compare.Options, f report.Format, view report.CompareOptions, failOn FailOn, out string) error {
 	c, err := compare.Compare(old, new, o)
 	if err != nil {
 		return err
 	}
-	if err := report.WriteComparison(io.Out, &c, f, view); err != nil {
+	w := ios.Out
+	var buf bytes.Buffer
+	toFile := out != "" && out != "-"
+	if toFile {
+		w = &buf
+	}
+	if err := report.WriteComparison(w, &c, f, view); err != nil {
 		return err
 	}
-	if err := writeAttribution(io.Out, io.ErrOut, &c, old, new, f); err != nil {
+	if err := writeAttribution(w, ios.ErrOut, &c, old, new, f); err != nil {
 		return err
+	}
+	if toFile {
+		if err := writeOut(ios.ErrOut, "comparison", out, buf.Bytes()); err != nil {
+			return err
+		}
 	}
 	return gate(&c, failOn)
 }
 
-// gate maps verdicts to the exit code: a regression (and with --fail-on
-// inconclusive, an inconclusive metric) says no.
+// gate maps verdicts to the exit code: a verdict failOn names (regressed
+// and invalid by default) says no, in one line naming what failed, the
+// invalid scenarios first.
 func gate(c *stats.Comparison, failOn FailOn) error {
-	if failOn == FailOnNever {
-		return nil
-	}
 	var bad []string
-	for _, o := range c.Outcomes {
-		switch {
-		case o.Verdict == stats.Regressed:
-			bad = append(bad, fmt.Sprintf("%s %s %s (threshold %s)", o.Scenario, o.Metric, deltaText(o), o.Threshold))
-		case o.Verdict == stats.Inconclusive && failOn == FailOnInconclusive:
-			bad = append(bad, fmt.Sprintf("%s %s inconclusive (needs ≥ %d runs per side)", o.Scenario, o.Metric, o.NeedRuns))
+	n := map[stats.Verdict]int{}
+	for _, v := range []stats.Verdict{stats.Invalid, stats.Regressed, stats.Inconclusive} {
+		for _, o := range c.Outcomes {
+			if o.Verdict != v || !gates(o) || !failOn.fails(v) {
+				continue
+			}
+			n[v]++
+			switch v {
+			case stats.Invalid:
+				bad = append(bad, fmt.Sprintf("scenario %s: %s", o.Scenario, o.Reason))
+			case stats.Regressed:
+				bad = append(bad, fmt.Sprintf("%s %s %s (threshold %s)", o.Scenario, o.Metric, deltaText(o), o.Threshold))
+			default:
+				bad = append(bad, fmt.Sprintf("%s %s inconclusive (%s)", o.Scenario, o.Metric, o.Reason))
+			}
 		}
 	}
 	if len(bad) == 0 {
 		return nil
 	}
-	what := "regression"
-	if n := c.Count(stats.Regressed); n != len(bad) {
-		what = "failed metric"
+	plural := func(k int, one, many string) string {
+		if k == 1 {
+			return fmt.Sprintf("%d %s", k, one)
+		}
+		return fmt.Sprintf("%d %s", k, many)
 	}
-	if len(bad) > 1 {
-		what += "s"
+	var what []string
+	if k := n[stats.Invalid]; k > 0 {
+		what = append(what, plural(k, "invalid scenario", "invalid scenarios"))
+	}
+	if k := n[stats.Regressed]; k > 0 {
+		what = append(what, plural(k, "regression", "regressions"))
+	}
+	if k := n[stats.Inconclusive]; k > 0 {
+		what = append(what, fmt.Sprintf("%d inconclusive", k))
 	}
 	shown := bad[:min(len(bad), 3)]
-	msg := fmt.Sprintf("%d %s: %s", len(bad), what, strings.Join(shown, ", "))
+	msg := fmt.Sprintf("%s: %s", strings.Join(what, ", "), strings.Join(shown, ", "))
 	if len(bad) > len(shown) {
 		msg += fmt.Sprintf(", and %d more", len(bad)-len(shown))
 	}
 	return gateErr(errors.New(msg))
 }
+
+// gates says whether an outcome may fail the gate at all: the one place to
+// exempt outcomes that are shown but never decide the exit code.
+func gates(stats.Outcome) bool { return true }
 
 func deltaText(o stats.Outcome) string {
 	if o.Delta.Kind == stats.Absolute {
@@ -484,5 +617,5 @@ func compareAfterRun(opts *RunOptions, res *bench.Result, path string) error {
 	label := cmp.Or(path, "this run")
 	fmt.Fprintln(opts.IO.Out)
 	return decideAndReport(opts.IO, compare.FromResult(rc.baseline, "baseline "+rc.name), compare.FromResult(res, label),
-		rc.options, opts.Format, report.CompareOptions{}, FailOnRegression)
+		rc.options, opts.Format, report.CompareOptions{}, DefaultFailOn, "")
 }

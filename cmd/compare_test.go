@@ -252,7 +252,7 @@ func TestCompareBadInput(t *testing.T) {
 		{"unknown metric", []string{"compare", good, good, "--threshold", "p98=5%"}, []string{`threshold p98=5%: unknown metric "p98"`}},
 		{"pp on latency", []string{"compare", good, good, "--threshold", "p99=+1pp"}, []string{"percentage points apply to a rate such as error_rate"}},
 		{"bad alpha", []string{"compare", good, good, "--alpha", "2"}, []string{"--alpha 2: accepted"}},
-		{"bad fail-on", []string{"compare", good, good, "--fail-on", "sometimes"}, []string{`--fail-on "sometimes": accepted: regression, inconclusive, never`}},
+		{"bad fail-on", []string{"compare", good, good, "--fail-on", "sometimes"}, []string{`--fail-on "sometimes": accepted: a comma list of regression, invalid, inconclusive`}},
 		{"bad format", []string{"compare", good, good, "--format", "xml"}, []string{`format "xml"`}},
 		{"baseline and two files", []string{"compare", "--baseline", "main", good, good}, []string{"--baseline stands in for OLD"}},
 		{"too many args", []string{"compare", good, good, good}, []string{"accepts at most 2 arg(s)"}},

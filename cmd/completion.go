@@ -157,7 +157,7 @@ func flagCompletion(f *Factory, c *cobra.Command, name string) completeFunc {
 	case "arrival":
 		return fixed(bench.ArrivalConstant, bench.ArrivalPoisson)
 	case "fail-on":
-		return fixed(strs([]FailOn{FailOnRegression, FailOnInconclusive, FailOnNever})...)
+		return commaList("regression", "invalid", "inconclusive", "never")
 	case "sort":
 		return fixed(strs([]profiles.Sort{profiles.SortCum, profiles.SortFlat})...)
 	case profileKey:

@@ -54,7 +54,7 @@ var scenarioKeys = []string{"name", "workload", "params"}
 // baseline-dir and compare belong to later commands; run accepts and ignores
 // them so one file serves all commands.
 func topKeys() []string {
-	return append([]string{"scenarios", "params", sweepKey, "format", "out", "no-save", "baseline-dir", "compare", profileKey, pprofURLKey}, monitorTopKeys()...)
+	return append([]string{"scenarios", "params", sweepKey, "format", "out", "no-save", "strict", "baseline-dir", "compare", profileKey, pprofURLKey}, monitorTopKeys()...)
 }
 
 // findConfig returns the config file to read: the one given (which must
@@ -187,7 +187,7 @@ func (cf *configFile) loadScenarios(seq *yaml.Node, workloads registry) error {
 				if sc.name != "" {
 					where = "scenario " + sc.name
 				}
-				if slices.Contains(append([]string{"format", "out", "no-save", profileKey, pprofURLKey}, monitorRunKeys()...), k.Value) {
+				if slices.Contains(append([]string{"format", "out", "no-save", "strict", profileKey, pprofURLKey}, monitorRunKeys()...), k.Value) {
 					return fmt.Errorf("%s:%d: %s: key %q applies to the whole run: set it at the top level", cf.path, k.Line, where, k.Value)
 				}
 				if !slices.Contains(accepted, k.Value) {

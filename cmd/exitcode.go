@@ -9,13 +9,15 @@ import (
 // Exit codes: the one mapping from outcomes to process status (DESIGN.md,
 // "Exit codes"). CI scripts depend on these numbers.
 const (
-	// ExitOK: done; no regression, no failed threshold or critical alert.
+	// ExitOK: done; the gate passed.
 	ExitOK = 0
-	// ExitGate: a regression, a failed threshold or a critical alert.
+	// ExitGate: the gate said no: a verdict --fail-on names (a regression,
+	// invalid new runs by default), a failed threshold or a critical alert.
 	ExitGate = 1
 	// ExitUsage: a usage, configuration or input error.
 	ExitUsage = 2
-	// ExitMeasure: the run could not measure (setup failed, every op failed).
+	// ExitMeasure: the run could not measure: setup failed, every op
+	// failed, every run of a scenario was invalid (any, with --strict).
 	ExitMeasure = 3
 )
 
@@ -47,8 +49,8 @@ func (e *usageError) Unwrap() error { return e.err }
 // measureErr wraps err as a "could not measure" outcome (exit 3).
 func measureErr(err error) error { return &exitError{code: ExitMeasure, err: err} }
 
-// gateErr wraps err as "the gate said no" (exit 1). Nothing produces it yet:
-// thresholds and compare will.
+// gateErr wraps err as "the gate said no" (exit 1): compare's gate,
+// thresholds and alerts.
 func gateErr(err error) error { return &exitError{code: ExitGate, err: err} }
 
 // exitCode maps the outcome of a command to the process exit code.

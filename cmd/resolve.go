@@ -84,7 +84,7 @@ func settingKeys() []string {
 
 // runFlagNames lists every flag of `perfkit run` that is not a workload param.
 func runFlagNames() []string {
-	names := append(settingKeys(), sweepKey, "out", "no-save", "format", "config", profileKey, pprofURLKey, metricsAddrKey, dashboardKey, allowRemoteKey)
+	names := append(settingKeys(), sweepKey, "out", "no-save", "strict", "format", "config", profileKey, pprofURLKey, metricsAddrKey, dashboardKey, allowRemoteKey)
 	return append(names, scaleFlagNames()...)
 }
 

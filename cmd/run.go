@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/bench/compare"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -56,6 +57,9 @@ type RunOptions struct {
 	// Search, when not nil, makes the run a capacity search of its one
 	// scenario (--find-max-rate).
 	Search *searchOptions
+	// Strict makes any invalid run exit 3, not only a scenario whose every
+	// run is invalid.
+	Strict bool
 
 	Notify func(c chan<- os.Signal) (stop func())
 	Exit   func(code int)
@@ -110,8 +114,14 @@ scenario NAME[rate=R] of the result. It stops (exit 3) when perfkit itself
 saturates, rather than report a ceiling that is not the target's.
 
 SIGINT or SIGTERM stops gracefully and saves a partial result; a second one
-exits at once. Exit codes: 0 done; 2 bad flag, config or input; 3 could not
-measure (setup failed or every op failed).`
+exits at once.
+
+Exit codes: 0 done; 1 the gate said no: a failed threshold, a critical alert,
+or --compare found a regression or invalid runs; 2 bad flag, config or input;
+3 could not measure: setup failed, every op failed, every run of a scenario
+was invalid (over --max-error-rate, schedule lag...), or with --strict any
+run was. Some runs invalid, or a sweep step all invalid, without --strict: a
+warning, exit 0. The result is saved and shown in every case.`
 
 const runExample = `  perfkit run
   perfkit run fetch --url http://127.0.0.1:8080/ -c 64 -d 30s
@@ -160,8 +170,9 @@ func addRunFlags(fl *pflag.FlagSet, params []*paramFlag) {
 	fl.Bool("no-save", false, "write no result file")
 	fl.String("format", string(report.Table), "stdout format: "+strings.Join(formatNames(), ", "))
 	fl.String("config", "", "config file (default ./"+ConfigFileName+", then $XDG_CONFIG_HOME/perfkit/"+ConfigFileName+")")
-	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression; see 'perfkit compare')")
+	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression or invalid runs; see 'perfkit compare')")
 	fl.Bool(gateOwnKey, false, "with --compare: "+gateOwnUsage)
+	fl.Bool("strict", false, "exit 3 when any run is invalid (default: only when every run of a scenario is)")
 	addProfileFlags(fl)
 	addMonitorFlags(fl)
 	addScaleFlags(fl)
@@ -263,6 +274,12 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 	if err := r.resolveOutput(opts); err != nil {
 		return nil, err
 	}
+	raw, o := r.lookupSetting("strict", nil)
+	strict, err := bench.Param{Kind: bench.Bool}.Parse(raw)
+	if err != nil {
+		return nil, o.wrapGlobal(fmt.Errorf("strict: %w", err))
+	}
+	opts.Strict = strict.(bool)
 	if opts.Compare, err = resolveRunCompare(f, flags, cfg); err != nil {
 		return nil, err
 	}
@@ -467,6 +484,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		Scenarios:     []bench.ScenarioResult{},
 	}
 	var failed error
+	var warnings []string // about invalid runs: shown below the result
 	for i, sc := range opts.Scenarios {
 		sr, err := bench.Run(runCtx, sc, append(slices.Clone(obs), mon.observers(sc)...)...)
 		if i < len(opts.Sweeps) && opts.Sweeps[i] != nil {
@@ -499,6 +517,17 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		// shown, the other scenarios run, and the exit code says so.
 		if err := unmeasured(sr, stopped); err != nil && failed == nil {
 			failed = measureErr(err)
+		} else if err == nil && !stopped {
+			// A sweep's steps past capacity are meant to be invalid
+			// (achieved rate under target): a warning, unless --strict.
+			swept := i < len(opts.Sweeps) && opts.Sweeps[i] != nil
+			if warn, err := invalidRuns(sr, opts.Strict, swept); err != nil && failed == nil {
+				failed = measureErr(err)
+			} else if err != nil {
+				warnings = append(warnings, err.Error())
+			} else if warn != "" {
+				warnings = append(warnings, warn)
+			}
 		}
 		prof.attach(&sr)
 		mon.finish(&sr)
@@ -537,6 +566,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 	} else if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
 	}
 	if failed == nil && opts.Compare != nil {
 		if err := compareAfterRun(opts, res, path); err != nil {
@@ -629,6 +661,32 @@ func unmeasured(sr bench.ScenarioResult, stopped bool) error {
 		return fmt.Errorf("scenario %s: every op failed (%s)", sr.Name, kindList(kinds))
 	}
 	return nil
+}
+
+// invalidRuns checks a finished scenario's validity: every run invalid is
+// an error (nothing was measured that can be trusted), and so is any with
+// strict; some invalid is a warning, and so is a sweep step all invalid.
+func invalidRuns(sr bench.ScenarioResult, strict, sweepStep bool) (warning string, err error) {
+	var reasons [][]string
+	for _, run := range sr.Runs {
+		if !run.Valid {
+			reasons = append(reasons, run.InvalidReasons)
+		}
+	}
+	k, n := len(reasons), len(sr.Runs)
+	if k == 0 {
+		return "", nil
+	}
+	why := strings.Join(compare.GroupReasons(reasons), "; ")
+	switch {
+	case k == n && !strict && sweepStep:
+		return fmt.Sprintf("every run of sweep step %s invalid: %s (--strict exits 3)", sr.Name, why), nil
+	case k == n:
+		return "", fmt.Errorf("could not measure: every run of %s invalid: %s", sr.Name, why)
+	case strict:
+		return "", fmt.Errorf("could not measure: %d of %d runs of %s invalid (--strict): %s", k, n, sr.Name, why)
+	}
+	return fmt.Sprintf("%d of %d runs of %s invalid: %s (compare leaves them out; --strict exits 3)", k, n, sr.Name, why), nil
 }
 
 // kindList is "conn_refused 1200, timeout 3": most frequent first.

@@ -426,7 +426,9 @@ func TestRunSomeServerErrors(t *testing.T) {
 		fmt.Fprint(w, `{"ok":true}`)
 	}))
 	defer srv.Close()
-	code, _, errOut := cli(t, args([]string{"run", "fetch", "--url", srv.URL, "-o", "r.json"}, quick)...)
+	// A third of requests fail: over the default error bound, so allow it
+	// (every run invalid would exit 3).
+	code, _, errOut := cli(t, args([]string{"run", "fetch", "--url", srv.URL, "-o", "r.json", "--max-error-rate", "50%"}, quick)...)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}

@@ -92,11 +92,18 @@ func executeAll(t *testing.T, cmds [][]string) []string {
 	}
 	wg.Wait()
 	for i, c := range codes {
-		if c != ExitOK {
+		if !measured(c, errs[i]) {
 			t.Fatalf("%q: exit %d: %s", cmds[i], c, errs[i])
 		}
 	}
 	return errs
+}
+
+// measured accepts a run that exited 0, or 3 only because its runs were
+// judged invalid (schedule lag on a loaded machine): the result is saved
+// all the same, and tests of other things must not depend on a quiet CPU.
+func measured(code int, stderr string) bool {
+	return code == ExitOK || code == ExitMeasure && strings.Contains(stderr, "could not measure: every run of") && strings.Contains(stderr, "invalid")
 }
 
 func readShardFile(t *testing.T, path string) *bench.Result {
@@ -186,7 +193,9 @@ func TestShardedRunMergesExactly(t *testing.T) {
 	if code, out, errOut := cli(t, "report", "merged.json"); code != ExitOK || !strings.Contains(out, "merged from 4 of 4 shards") {
 		t.Errorf("report: exit %d %s\n%s", code, errOut, out)
 	}
-	if code, _, errOut := cli(t, "compare", "merged.json", "merged.json"); code != ExitOK {
+	// (--fail-on regression: a loaded machine may leave the shards invalid
+	// for schedule lag, which is not what this checks.)
+	if code, _, errOut := cli(t, "compare", "merged.json", "merged.json", "--fail-on", "regression"); code != ExitOK {
 		t.Errorf("compare: exit %d %s", code, errOut)
 	}
 	if code, _, errOut := cli(t, "baseline", "save", "sharded", "--from", "merged.json"); code != ExitOK {

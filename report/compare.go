@@ -20,7 +20,7 @@ import (
 // CompareOptions choose what a comparison shows.
 type CompareOptions struct {
 	// All shows every metric; by default tables show only the rows a reader
-	// must act on: regressed, improved and inconclusive.
+	// must act on: regressed, improved, inconclusive and invalid.
 	All bool
 }
 
@@ -63,9 +63,12 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 			continue
 		}
 		shown = append(shown, o)
-		row := []string{o.Scenario, metricLabel(o), sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md)}
+		row := []string{o.Scenario, metricLabel(o), sideCell(o.Old, o.Unit), sideCell(o.New, o.Unit), deltaCell(o), pCell(o), verdictCell(o, md), o.Reason}
+		if o.Verdict == stats.Invalid {
+			row[2], row[3], row[4], row[5] = "-", "-", "-", "-"
+		}
 		for i := range row {
-			if i != len(row)-1 || !md {
+			if i != 6 || !md {
 				row[i] = esc(flatten(row[i]))
 			}
 		}
@@ -73,7 +76,7 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 	}
 	out.WriteByte('\n')
 	if len(data) > 0 {
-		if err := writeGrid(&out, []string{"SCENARIO", "METRIC", "OLD", "NEW", "DELTA", "P", "VERDICT"}, []bool{false, false, true, true, true, true, false}, data, md); err != nil {
+		if err := writeGrid(&out, []string{"SCENARIO", "METRIC", "OLD", "NEW", "DELTA", "P", "VERDICT", "REASON"}, []bool{false, false, true, true, true, true, false, false}, data, md); err != nil {
 			return err
 		}
 		out.WriteByte('\n')
@@ -343,17 +346,15 @@ func infoText(o stats.Outcome) string {
 	return v
 }
 
+// verdictCell is the verdict, in bold in markdown when it fails the gate
+// by default; the REASON column says why.
 func verdictCell(o stats.Outcome, md bool) string {
 	v := o.Verdict.Symbol()
-	switch o.Verdict {
-	case stats.Info:
+	if o.Verdict == stats.Info {
 		v = infoText(o)
-	case stats.Inconclusive:
-		v += fmt.Sprintf(" (needs ≥ %d runs per side)", o.NeedRuns)
-	case stats.Regressed:
-		if md {
-			v = "**" + v + "**"
-		}
+	}
+	if md && (o.Verdict == stats.Regressed || o.Verdict == stats.Invalid) {
+		v = "**" + v + "**"
 	}
 	return v
 }
@@ -384,6 +385,7 @@ type countsJSON struct {
 	Improved     int `json:"improved"`
 	Unchanged    int `json:"unchanged"`
 	Inconclusive int `json:"inconclusive"`
+	Invalid      int `json:"invalid"`
 	Info         int `json:"info"`
 }
 
@@ -406,6 +408,9 @@ type outcomeJSON struct {
 	Own         bool      `json:"own"`
 	Gating      bool      `json:"gating"`
 	NeedsRuns   int       `json:"needs_runs,omitempty"`
+	Reason      string    `json:"reason"`
+	InvalidRuns int       `json:"invalid_runs,omitempty"`
+	Runs        int       `json:"runs,omitempty"`
 	Warnings    []string  `json:"warnings"`
 }
 
@@ -448,7 +453,8 @@ func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 		Old:           c.Old, New: c.New, Alpha: c.Alpha, Family: c.Family, InfoFamily: c.InfoFamily, Summary: c.Summary(),
 		Counts: countsJSON{
 			Regressed: c.Count(stats.Regressed), Improved: c.Count(stats.Improved),
-			Unchanged: c.Count(stats.Unchanged), Inconclusive: c.Count(stats.Inconclusive), Info: c.Count(stats.Info),
+			Unchanged: c.Count(stats.Unchanged), Inconclusive: c.Count(stats.Inconclusive),
+			Invalid: c.Count(stats.Invalid), Info: c.Count(stats.Info),
 		},
 		Comparisons: make([]outcomeJSON, 0, len(c.Outcomes)),
 		Added:       nonNil(c.Added), Removed: nonNil(c.Removed), Warnings: nonNil(c.Warnings),
@@ -467,7 +473,8 @@ func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 			Threshold: o.Threshold.String(), Old: side(o.Old), New: side(o.New), Delta: d,
 			P: o.P, PAdjusted: o.PAdjusted, Tested: o.Tested, Significant: o.Significant,
 			Verdict: string(o.Verdict), Finding: string(o.Finding), InfoReason: o.InfoReason,
-			Own: o.Own, Gating: o.Verdict != stats.Info, NeedsRuns: o.NeedRuns, Warnings: nonNil(o.Warnings),
+			Own: o.Own, Gating: o.Verdict != stats.Info, NeedsRuns: o.NeedRuns, Reason: o.Reason,
+			InvalidRuns: o.InvalidRuns, Runs: o.Runs, Warnings: nonNil(o.Warnings),
 		})
 	}
 	enc := json.NewEncoder(w)

@@ -46,10 +46,10 @@ func WriteComparisonHTML(w io.Writer, c *stats.Comparison) error {
 			row := compareHTMLRow{
 				Metric: metricLabel(o), Old: sideCell(o.Old, o.Unit), New: sideCell(o.New, o.Unit),
 				Delta: deltaCell(o) + " " + intervalText(o), P: pCell(o), Verdict: o.Verdict.Symbol(), Class: string(o.Verdict),
-				NeedRuns: o.NeedRuns,
+				Reason: o.Reason,
 			}
 			if o.Verdict == stats.Info {
-				row.Verdict, row.NeedRuns = infoText(o), 0
+				row.Verdict = infoText(o)
 			}
 			sc.Rows = append(sc.Rows, row)
 		}
@@ -73,8 +73,7 @@ type compareHTMLScenario struct {
 }
 
 type compareHTMLRow struct {
-	Metric, Old, New, Delta, P, Verdict, Class string
-	NeedRuns                                   int
+	Metric, Old, New, Delta, P, Verdict, Class, Reason string
 }
 
 // intervalText is the change's interval: "[+8.1%, +16.0%]".
@@ -85,11 +84,11 @@ func intervalText(o stats.Outcome) string {
 	return "[" + formatDelta(o.Delta.Kind, o.Delta.Lo) + ", " + formatDelta(o.Delta.Kind, o.Delta.Hi) + "]"
 }
 
-// verdictColor colours a verdict: red regressed, green improved, amber
-// inconclusive, grey unchanged.
+// verdictColor colours a verdict: red regressed or invalid, green
+// improved, amber inconclusive, grey unchanged.
 func verdictColor(v stats.Verdict) string {
 	switch v {
-	case stats.Regressed:
+	case stats.Regressed, stats.Invalid:
 		return "#b91c1c"
 	case stats.Improved:
 		return "#15803d"
@@ -123,6 +122,10 @@ func outcomeChart(outs []stats.Outcome) template.HTML {
 		fmt.Fprintf(&b, `<text class="legend" x="4" y="%s">%s</text>`, svgNum(y+4), htmlEsc(trimRunes(metricLabel(o), 16)))
 		fmt.Fprintf(&b, `<line class="grid" x1="0" x2="%d" y1="%s" y2="%s"/>`, w, svgNum(y+rowH/2), svgNum(y+rowH/2))
 		color := verdictColor(o.Verdict)
+		if o.Verdict == stats.Invalid { // no numbers: why the runs are not trusted
+			fmt.Fprintf(&b, `<text class="legend" x="%v" y="%s" fill="%s">%s</text>`, leftX0, svgNum(y+4), color, htmlEsc(trimRunes("invalid: "+o.Reason, 110)))
+			continue
+		}
 		// old and new: bars from zero to the median, whiskers for the
 		// interval, the value after the bar
 		hi := 0.0
@@ -217,6 +220,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .regressed { color: #b91c1c; font-weight: 600; }
 .improved { color: #15803d; font-weight: 600; }
 .inconclusive { color: #b45309; }
+.invalid { color: #b91c1c; font-weight: 600; }
 .unchanged { color: var(--muted); }
 .info { color: var(--muted); font-style: italic; }
 svg.chart { max-width: 100%; height: auto; background: #fff; font: 11px system-ui, sans-serif; }
@@ -239,8 +243,8 @@ svg .frame { stroke: #9ca3af; }
 <h2>{{.Name}}</h2>
 {{.Chart}}
 <table>
-<tr><th>metric</th><th class="num">old</th><th class="num">new</th><th class="num">change [interval]</th><th class="num">P</th><th>verdict</th></tr>
-{{range .Rows}}<tr><td>{{.Metric}}</td><td class="num">{{.Old}}</td><td class="num">{{.New}}</td><td class="num">{{.Delta}}</td><td class="num">{{.P}}</td><td class="{{.Class}}">{{.Verdict}}{{if .NeedRuns}} (needs {{.NeedRuns}} runs per side){{end}}</td></tr>
+<tr><th>metric</th><th class="num">old</th><th class="num">new</th><th class="num">change [interval]</th><th class="num">P</th><th>verdict</th><th>reason</th></tr>
+{{range .Rows}}<tr><td>{{.Metric}}</td><td class="num">{{.Old}}</td><td class="num">{{.New}}</td><td class="num">{{.Delta}}</td><td class="num">{{.P}}</td><td class="{{.Class}}">{{.Verdict}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>
 </section>
 {{end}}

@@ -64,6 +64,8 @@ func sampleComparison(t *testing.T) *stats.Comparison {
 		c.Outcomes = append(c.Outcomes, o)
 	}
 	c.InfoFamily = info.Family
+	// The new side of pool-stress had invalid runs: its verdict row, first.
+	c.Outcomes = append(c.Outcomes, stats.InvalidRuns("pool-stress", 3, 10, []string{"error rate 12.00% is over the bound 1.00%"}))
 	c.Old, c.New = "baseline default", ".perfkit/results/20261102T100000Z-0123abcd.json"
 	c.Added, c.Removed = []string{"pool"}, []string{"fetch"}
 	c.Warnings = []string{"environments differ (old vs new): num_cpu 2 vs 8"}
@@ -105,7 +107,7 @@ func TestComparisonMarkdownSummaryFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _, _ := strings.Cut(buf.String(), "\n")
-	if first != "2 regressions, 1 improvement, 3 unchanged, 1 inconclusive, 2 info (not gating), 1 scenario added, 1 scenario removed" {
+	if first != "2 regressions, 1 improvement, 3 unchanged, 1 inconclusive, 1 invalid, 2 info (not gating), 1 scenario added, 1 scenario removed" {
 		t.Errorf("first line %q", first)
 	}
 }
@@ -119,10 +121,10 @@ func TestComparisonJSONShape(t *testing.T) {
 		SchemaVersion int `json:"schema_version"`
 		Counts        map[string]int
 		Comparisons   []struct {
-			Scenario, Metric, Verdict, Finding string
-			Own, Gating                        bool
-			NeedsRuns                          int `json:"needs_runs"`
-			Delta                              struct {
+			Scenario, Metric, Verdict, Finding, Reason string
+			Own, Gating                                bool
+			NeedsRuns                                  int `json:"needs_runs"`
+			Delta                                      struct {
 				Kind     string
 				Estimate *float64
 				Lo, Hi   *float64
@@ -135,12 +137,16 @@ func TestComparisonJSONShape(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.SchemaVersion != 1 || doc.Counts["regressed"] != 2 || doc.Counts["info"] != 2 || len(doc.Comparisons) != 9 {
+	if doc.SchemaVersion != 1 || doc.Counts["regressed"] != 2 || doc.Counts["info"] != 2 || doc.Counts["invalid"] != 1 || len(doc.Comparisons) != 10 {
 		t.Errorf("doc %+v", doc)
 	}
 	for _, c := range doc.Comparisons {
+		if c.Scenario == "pool-stress" && (c.Verdict != "invalid" || c.Reason != "3 of 10 new runs invalid: error rate 12.00% is over the bound 1.00%") {
+			t.Errorf("invalid row: %+v", c)
+		}
 		if c.Scenario == "cache|l2" {
-			if c.Verdict != "inconclusive" || c.NeedsRuns != 5 || c.Old.Lo != nil || c.Delta.Lo != nil || c.Delta.Hi != nil {
+			// 7 comparisons with runs on both sides: alpha/7 needs 6.
+			if c.Verdict != "inconclusive" || c.NeedsRuns != 6 || c.Reason != "needs ≥ 6 runs per side" || c.Old.Lo != nil || c.Delta.Lo != nil || c.Delta.Hi != nil {
 				t.Errorf("inconclusive row: %+v (unbounded values must be null)", c)
 			}
 		}

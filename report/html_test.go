@@ -80,6 +80,7 @@ func htmlComparison(t *testing.T) *stats.Comparison {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Outcomes = append(c.Outcomes, stats.InvalidRuns("cache", 3, 10, []string{"error rate 12.00% is over the bound 1.00%"}))
 	c.Old, c.New = "baseline default", "new.json"
 	return &c
 }
@@ -91,9 +92,10 @@ func TestWriteComparisonHTML(t *testing.T) {
 	}
 	page := buf.String()
 	for _, want := range []string{
-		"<title>perfkit compare: 1 regression, 1 improvement, 1 unchanged, 1 inconclusive</title>",
+		"<title>perfkit compare: 1 regression, 1 improvement, 1 unchanged, 1 inconclusive, 1 invalid</title>",
 		`<td class="regressed">regressed</td>`, `<td class="improved">improved</td>`, `<td class="unchanged">~</td>`,
-		"(needs", "old: baseline default · new: new.json",
+		"<td>needs ≥ 5 runs per side</td>", `<td class="invalid">invalid</td><td>3 of 10 new runs invalid: error rate 12.00% is over the bound 1.00%</td>`,
+		"<td>p=0.", "not significant</td>", "old: baseline default · new: new.json",
 		`<svg class="chart compare"`, "threshold ±10%", "threshold ±0.5pp",
 	} {
 		if !strings.Contains(page, want) {

@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -81,6 +82,7 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 	info := map[stats.Key]string{} // the reason an input is not gating
 	own := map[stats.Key]bool{}
 	var added, removed []string
+	invalid := map[string]stats.Outcome{} // by scenario: new runs invalid
 	for _, so := range old.Scenarios {
 		if new.scenario(so.Name) == nil {
 			removed = append(removed, so.Name)
@@ -89,6 +91,10 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 	for _, sn := range new.Scenarios {
 		if old.scenario(sn.Name) == nil {
 			added = append(added, sn.Name)
+			// Not compared, but a broken new scenario still shows.
+			if bad := invalidRuns(sn); len(bad) > 0 {
+				invalid[sn.Name] = stats.InvalidRuns(sn.Name, len(bad), len(sn.Runs), runReasons(bad))
+			}
 		}
 	}
 	for _, so := range old.Scenarios {
@@ -104,15 +110,20 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 		for _, side := range []struct {
 			name string
 			out  []Run
-			keep bool
-		}{{"old", oldOut, opts.IncludeInvalid}, {"new", newOut, opts.IncludeInvalid}} {
+		}{{"old", oldOut}, {"new", newOut}} {
 			for _, r := range side.out {
+				if side.name == "new" && r.Invalid && !opts.IncludeInvalid {
+					continue // the scenario's invalid verdict names them
+				}
 				verb := "left out"
-				if side.keep {
+				if opts.IncludeInvalid {
 					verb = "kept (--include-invalid)"
 				}
 				add("scenario %s: %s %s %s: invalid: %s", so.Name, side.name, r.Where, verb, strings.Join(r.Reasons, "; "))
 			}
+		}
+		if bad := invalidRuns(*sn); len(bad) > 0 {
+			invalid[so.Name] = stats.InvalidRuns(so.Name, len(bad), len(sn.Runs), runReasons(bad))
 		}
 		for _, m := range unionMetrics(old, new) {
 			inOld, inNew := measures(so, m.Name), measures(*sn, m.Name)
@@ -129,22 +140,14 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 					info[in.Key] = "external target"
 				}
 			}
-			switch {
-			case len(oldRuns) == 0 || len(newRuns) == 0:
-				// No sample on a side: inconclusive, with the reason.
-				for _, s := range []struct {
-					name string
-					sc   Scenario
-					runs []Run
-				}{{"old", so, oldRuns}, {"new", *sn, newRuns}} {
-					switch {
-					case len(s.sc.Runs) == 0:
-						in.Warnings = append(in.Warnings, "no runs in "+s.name)
-					case len(s.runs) == 0:
-						in.Warnings = append(in.Warnings, fmt.Sprintf("no valid runs in %s (%d left out)", s.name, len(s.sc.Runs)))
-					}
-				}
-			case inOld != inNew:
+			oRuns, nRuns := oldRuns, newRuns
+			if m.Name == ErrorRate {
+				// Errors are what an errored run shows: leaving the runs
+				// over the error bound out would hide the regression.
+				oRuns, nRuns = complete(so, opts.IncludeInvalid), complete(*sn, opts.IncludeInvalid)
+			}
+			in.OldInvalid, in.NewInvalid = len(so.Runs)-len(oRuns), len(sn.Runs)-len(nRuns)
+			if len(oRuns) > 0 && len(nRuns) > 0 && inOld != inNew {
 				side := "new"
 				if inOld {
 					side = "old"
@@ -152,7 +155,7 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 				add("scenario %s: %s measured in %s only: not compared", so.Name, m.Name, side)
 				continue
 			}
-			in.Old, in.New = values(oldRuns, m.Name), values(newRuns, m.Name)
+			in.Old, in.New = values(oRuns, m.Name), values(nRuns, m.Name)
 			inputs = append(inputs, in)
 		}
 	}
@@ -163,6 +166,7 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 	for i := range c.Outcomes {
 		c.Outcomes[i].Own = own[c.Outcomes[i].Key]
 	}
+	c.Outcomes = withInvalid(c.Outcomes, invalid, new)
 	c.Old, c.New = old.Label, new.Label
 	c.Added, c.Removed = added, removed
 	c.Warnings = warnings
@@ -247,6 +251,94 @@ func usable(sc Scenario, includeInvalid bool) (use, invalid []Run) {
 		use = append(use, r)
 	}
 	return use, invalid
+}
+
+// complete is the runs of a scenario that ran to their end, invalid ones
+// included (all of them with includeInvalid): the error rate's samples.
+func complete(sc Scenario, includeInvalid bool) []Run {
+	var out []Run
+	for _, r := range sc.Runs {
+		if includeInvalid || !r.Partial {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// invalidRuns is the runs the engine marked invalid.
+func invalidRuns(sc Scenario) []Run {
+	var out []Run
+	for _, r := range sc.Runs {
+		if r.Invalid {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// numbers matches the figures of a reason, which differ from run to run.
+var numbers = regexp.MustCompile(`[0-9][0-9.]*`)
+
+// runReasons summarizes why runs were invalid (GroupReasons).
+func runReasons(runs []Run) []string {
+	reasons := make([][]string, len(runs))
+	for i, r := range runs {
+		reasons[i] = r.Reasons
+	}
+	return GroupReasons(reasons)
+}
+
+// GroupReasons summarizes why runs were invalid, given each run's reasons:
+// each kind of reason once (the first run's wording; the figures differ
+// from run to run), with how many runs gave it when there are several kinds.
+func GroupReasons(runs [][]string) []string {
+	var shapes, texts []string
+	count := map[string]int{}
+	for _, reasons := range runs {
+		seen := map[string]bool{}
+		for _, why := range reasons {
+			sh := numbers.ReplaceAllString(why, "#")
+			if seen[sh] {
+				continue
+			}
+			seen[sh] = true
+			if count[sh] == 0 {
+				shapes, texts = append(shapes, sh), append(texts, why)
+			}
+			count[sh]++
+		}
+	}
+	for i, sh := range shapes {
+		switch {
+		case len(shapes) == 1:
+		case count[sh] == 1:
+			texts[i] += " (1 run)"
+		default:
+			texts[i] += fmt.Sprintf(" (%d runs)", count[sh])
+		}
+	}
+	return texts
+}
+
+// withInvalid puts each scenario's invalid verdict before its metrics.
+func withInvalid(outs []stats.Outcome, invalid map[string]stats.Outcome, new *Source) []stats.Outcome {
+	if len(invalid) == 0 {
+		return outs
+	}
+	res := make([]stats.Outcome, 0, len(outs)+len(invalid))
+	for _, o := range outs {
+		if iv, ok := invalid[o.Scenario]; ok {
+			res = append(res, iv)
+			delete(invalid, o.Scenario)
+		}
+		res = append(res, o)
+	}
+	for _, sc := range new.Scenarios { // no metric compared
+		if iv, ok := invalid[sc.Name]; ok {
+			res = append(res, iv)
+		}
+	}
+	return res
 }
 
 func measures(sc Scenario, metric string) bool {

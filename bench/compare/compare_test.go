@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -203,8 +204,12 @@ func TestInvalidRunsLeftOut(t *testing.T) {
 	if v := outcome(t, c, "api", "p99"); v.Verdict != stats.Inconclusive || v.New.N != 1 {
 		t.Errorf("p99 with 1 valid new run: %s n=%d", v.Verdict, v.New.N)
 	}
-	if len(c.Warnings) != 9 || !strings.Contains(c.Warnings[0], "scenario api: new run 2 left out: invalid: achieved rate") {
-		t.Errorf("warnings %q", c.Warnings)
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q: the invalid verdict names the new runs left out", c.Warnings)
+	}
+	if v := outcome(t, c, "api", stats.RunsMetric); v.Verdict != stats.Invalid || v.InvalidRuns != 9 || v.Runs != 10 ||
+		v.Reason != "9 of 10 new runs invalid: achieved rate 1.87k/s under 99% of target 2.00k/s" || c.Outcomes[0].Key != v.Key {
+		t.Errorf("invalid verdict: %+v (first outcome %s)", v, c.Outcomes[0].Key)
 	}
 	c = mustCompare(t, o, n, Options{IncludeInvalid: true})
 	if v := outcome(t, c, "api", "p99"); v.Verdict != stats.Regressed || v.New.N != 10 {
@@ -218,8 +223,67 @@ func TestInvalidRunsLeftOut(t *testing.T) {
 	ns.Runs[0].Valid = false
 	c = mustCompare(t, o, FromResult(result(testEnv, ns), "new"), Options{})
 	v := outcome(t, c, "api", "p50")
-	if v.Verdict != stats.Inconclusive || v.NeedRuns == 0 || !slices.Contains(v.Warnings, "no valid runs in new (10 left out)") {
-		t.Errorf("no valid new runs: %s need %d warnings %q", v.Verdict, v.NeedRuns, v.Warnings)
+	if v.Verdict != stats.Inconclusive || v.NeedRuns != 0 || v.Reason != "no valid runs in new (10 invalid)" {
+		t.Errorf("no valid new runs: %s need %d reason %q", v.Verdict, v.NeedRuns, v.Reason)
+	}
+}
+
+// Issue 10: a new build whose runs fail half their requests passed the
+// gate: every run over the error bound was left out, every metric became
+// inconclusive. The error rate is compared over every run, so it regresses,
+// and the scenario's runs are an invalid verdict of their own.
+func TestErroredNewRunsRegressAndAreInvalid(t *testing.T) {
+	ok, bad := newSynth(1), newSynth(2)
+	os, ns := ok.scenario("fetch", 10), bad.scenario("fetch", 10)
+	for i := range ns.Runs {
+		r := &ns.Runs[i]
+		r.Errors = r.Ops / 2
+		r.ErrorRate = 0.5 + 0.001*float64(i)
+		r.Valid = false
+		r.InvalidReasons = []string{fmt.Sprintf("error rate %.2f%% is over the bound 1.00%%", 100*r.ErrorRate)}
+	}
+	c := mustCompare(t, FromResult(result(testEnv, os), "ok.json"), FromResult(result(testEnv, ns), "bad.json"), Options{})
+	if v := outcome(t, c, "fetch", ErrorRate); v.Verdict != stats.Regressed || v.New.N != 10 || v.Old.N != 10 {
+		t.Errorf("error_rate 0%% → 50%%: %s (n=%d+%d, %s), want regressed over every run", v.Verdict, v.Old.N, v.New.N, v.Reason)
+	}
+	v := outcome(t, c, "fetch", stats.RunsMetric)
+	if v.Verdict != stats.Invalid || v.Reason != "10 of 10 new runs invalid: error rate 50.00% is over the bound 1.00%" {
+		t.Errorf("runs: %s %q, want invalid with the reason", v.Verdict, v.Reason)
+	}
+	if p := outcome(t, c, "fetch", P99); p.Verdict != stats.Inconclusive || p.Reason != "no valid runs in new (10 invalid)" {
+		t.Errorf("p99: %s %q", p.Verdict, p.Reason)
+	}
+	if c.Count(stats.Invalid) != 1 || !strings.Contains(c.Summary(), "1 regression") || !strings.Contains(c.Summary(), "1 invalid") {
+		t.Errorf("summary %q", c.Summary())
+	}
+	// A scenario added by the change that is broken shows too.
+	extra := bad.scenario("new-fetch", 3)
+	extra.Runs[1].Valid = false
+	extra.Runs[1].InvalidReasons = []string{"no ops measured"}
+	c = mustCompare(t, FromResult(result(testEnv, os), "ok.json"), FromResult(result(testEnv, ns, extra), "bad.json"), Options{})
+	if v := c.Outcomes[len(c.Outcomes)-1]; v.Scenario != "new-fetch" || v.Verdict != stats.Invalid || v.Reason != "1 of 3 new runs invalid: no ops measured" {
+		t.Errorf("added scenario with an invalid run: %+v", v)
+	}
+	// A broken baseline is not the change's fault: no invalid verdict, its
+	// metrics inconclusive, saying why.
+	c = mustCompare(t, FromResult(result(testEnv, ns), "bad.json"), FromResult(result(testEnv, os), "ok.json"), Options{})
+	if c.Count(stats.Invalid) != 0 {
+		t.Errorf("invalid old runs gave an invalid verdict: %s", c.Summary())
+	}
+	if p := outcome(t, c, "fetch", P99); p.Verdict != stats.Inconclusive || p.Reason != "no valid runs in old (10 invalid)" {
+		t.Errorf("p99 against a broken baseline: %s %q", p.Verdict, p.Reason)
+	}
+}
+
+func TestInvalidReasonsGrouped(t *testing.T) {
+	runs := []Run{
+		{Invalid: true, Reasons: []string{"error rate 50.10% is over the bound 1.00%"}},
+		{Invalid: true, Reasons: []string{"error rate 49.70% is over the bound 1.00%", "schedule lag: 12 ops (1.2%) started over 1ms late"}},
+	}
+	got := runReasons(runs)
+	want := []string{"error rate 50.10% is over the bound 1.00% (2 runs)", "schedule lag: 12 ops (1.2%) started over 1ms late (1 run)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("runReasons = %q, want %q", got, want)
 	}
 }
 
@@ -240,8 +304,8 @@ func TestScenariosAddedRemoved(t *testing.T) {
 	// A scenario with no runs on one side is inconclusive, not an error.
 	o2 := FromResult(result(testEnv, s.scenario("api", 5), s.scenario("stopped", 5)), "old")
 	c = mustCompare(t, o2, n, Options{})
-	if v := outcome(t, c, "stopped", "p99"); v.Verdict != stats.Inconclusive || !slices.Contains(v.Warnings, "no runs in new") {
-		t.Errorf("stopped: %s %q", v.Verdict, v.Warnings)
+	if v := outcome(t, c, "stopped", "p99"); v.Verdict != stats.Inconclusive || v.Reason != "no runs in new" {
+		t.Errorf("stopped: %s %q", v.Verdict, v.Reason)
 	}
 }
 

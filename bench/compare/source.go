@@ -1,7 +1,8 @@
 // Package compare turns two sets of runs — perfkit results or `go test
 // -bench` output — into per scenario × metric samples and lets bench/stats
 // decide each: the library behind `perfkit compare`. It matches scenarios by
-// name, leaves invalid runs out, lists scenarios found on one side only, and
+// name, leaves invalid runs out (but for the error rate, and a new side
+// with invalid runs is a verdict of its own), lists scenarios found on one side only, and
 // warns when the two were measured on different machines.
 package compare
 
@@ -49,7 +50,13 @@ type Run struct {
 	Where string
 	// Valid is false when the run's numbers cannot be trusted (DESIGN.md,
 	// validity); Reasons say why.
-	Valid   bool
+	Valid bool
+	// Invalid says the run itself was marked invalid (over the error bound,
+	// schedule lag...); a run that is only partial, cut short by a stop, is
+	// not Valid but not Invalid either.
+	Invalid bool
+	// Partial says the run was cut short by a stop (a signal, an alert).
+	Partial bool
 	Reasons []string
 	Values  map[string]float64
 }
@@ -159,7 +166,7 @@ func FromResult(r *bench.Result, label string) *Source {
 	for _, sr := range r.Scenarios {
 		sc := Scenario{Name: sr.Name, Setup: setup(sr), Target: bench.TargetOf(&sr), Profiles: sr.Profiles}
 		for i, run := range sr.Runs {
-			rn := Run{Where: fmt.Sprintf("run %d", i+1), Valid: run.Valid && !run.Partial, Values: map[string]float64{}}
+			rn := Run{Where: fmt.Sprintf("run %d", i+1), Valid: run.Valid && !run.Partial, Invalid: !run.Valid, Partial: run.Partial, Values: map[string]float64{}}
 			rn.Reasons = slices.Clone(run.InvalidReasons)
 			if !run.Valid && len(rn.Reasons) == 0 {
 				rn.Reasons = []string{"marked invalid"}

@@ -58,7 +58,7 @@ func (d Direction) String() string {
 // Verdict is what compare concludes about one metric.
 type Verdict string
 
-// Verdicts. Only Regressed fails the gate by default.
+// Verdicts. Regressed and Invalid fail the gate by default.
 const (
 	// Regressed: significant after correction and the whole interval worse
 	// than the threshold.
@@ -73,6 +73,11 @@ const (
 	// Info: computed and shown, never fails the gate (perfkit's own costs
 	// against an external target); Outcome.Finding says what the data said.
 	Info Verdict = "info"
+	// Invalid: runs of the new side could not be trusted (over the error
+	// bound, schedule lag...). It is a scenario's verdict, not a metric's:
+	// see InvalidRuns. A broken build shows here rather than hiding behind
+	// inconclusive metrics.
+	Invalid Verdict = "invalid"
 )
 
 // Symbol is the verdict as tables show it: benchstat's "~" for unchanged.
@@ -100,6 +105,9 @@ type Input struct {
 	Better    Direction
 	Threshold Threshold
 	Old, New  []float64
+	// OldInvalid and NewInvalid count the runs of each side left out of Old
+	// and New as invalid: they explain a side without samples.
+	OldInvalid, NewInvalid int
 	// Warnings from whoever gathered the samples, carried to the outcome.
 	Warnings []string
 }
@@ -143,9 +151,9 @@ type Outcome struct {
 	Significant bool
 	Verdict     Verdict
 	// NeedRuns is, for an inconclusive verdict, the runs per side with
-	// which this comparison could reach significance in this family.
+	// which this comparison could reach significance in this family; 0 when
+	// runs are missing for another reason (no valid runs on a side).
 	NeedRuns int
-	Warnings []string
 	// Own says the metric is perfkit's own cost (its CPU time or bytes
 	// allocated per op): the system under test's only when that runs in
 	// perfkit's process.
@@ -157,6 +165,13 @@ type Outcome struct {
 	// why the outcome does not gate ("external target").
 	Finding    Verdict
 	InfoReason string
+	// Reason says in a few words why the verdict is what it is ("p=0.312
+	// not significant", "interval +2.1%…+7.9% crosses ±5%"), so that a
+	// reader need not work it out from the numbers.
+	Reason string
+	// InvalidRuns of Runs new runs were invalid: set on an Invalid outcome.
+	InvalidRuns, Runs int
+	Warnings          []string
 }
 
 // Options configure Compare.
@@ -216,6 +231,9 @@ func (c *Comparison) Summary() string {
 	}
 	if n := c.Count(Inconclusive); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
+	}
+	if n := c.Count(Invalid); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d invalid", n))
 	}
 	if n := c.Count(Info); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d info (not gating)", n))
@@ -305,8 +323,19 @@ func Compare(inputs []Input, opts Options) (Comparison, error) {
 		level[i] = alpha / float64(m-rank)
 	}
 
+	// The first Holm level, which a comparison's smallest attainable p must
+	// reach to ever be significant, counts every comparison with runs on
+	// both sides: those that would be tested, whatever the number of runs
+	// now (one run a side, or values all equal today, must not shrink the
+	// family and the hint with it).
+	would := 0
+	for i := range inputs {
+		if len(olds[i]) > 0 && len(news[i]) > 0 {
+			would++
+		}
+	}
+	first := alpha / float64(max(would, m, 1))
 	cache := map[[2]int][]float64{}
-	first := alpha / float64(max(m, 1)) // what the smallest p must reach
 	for i := range c.Outcomes {
 		o := &c.Outcomes[i]
 		gamma := level[i]
@@ -317,18 +346,122 @@ func Compare(inputs []Input, opts Options) (Comparison, error) {
 		switch {
 		case len(olds[i]) == 0 || len(news[i]) == 0:
 			o.Verdict = Inconclusive
-			o.NeedRuns = RunsNeeded(first)
+			o.Reason = missingRuns(inputs[i])
 		case o.Significant:
 			o.Verdict = judge(o.Delta, o.Better, o.Threshold)
+			o.Reason = intervalReason(o.Delta, o.Threshold, o.Verdict)
 		case minP(len(olds[i]), len(news[i])) > first:
 			o.Verdict = Inconclusive
-			o.NeedRuns = RunsNeeded(first)
+			o.NeedRuns, o.Reason = runsHint(len(olds[i]), len(news[i]), first)
 		default:
 			o.Verdict = Unchanged
+			if o.Tested {
+				o.Reason = fmt.Sprintf("p=%.3f not significant", o.PAdjusted)
+			} else {
+				o.Reason = "all values equal"
+			}
 		}
 	}
 	return c, nil
 }
+
+// missingRuns names the side without samples and why: "no valid runs in
+// new (10 invalid)" tells a broken build from a forgotten --count.
+func missingRuns(in Input) string {
+	var parts []string
+	for _, s := range []struct {
+		name    string
+		n, left int
+	}{{"old", len(in.Old), in.OldInvalid}, {"new", len(in.New), in.NewInvalid}} {
+		switch {
+		case s.n > 0:
+		case s.left > 0:
+			parts = append(parts, fmt.Sprintf("no valid runs in %s (%d invalid)", s.name, s.left))
+		default:
+			parts = append(parts, "no runs in "+s.name)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// runsHint is the smallest equal number of runs per side with which the
+// U test can reach level, and the hint shown: when one side already has
+// enough (a baseline measured once), how many the other needs beside it.
+func runsHint(nOld, nNew int, level float64) (int, string) {
+	n := RunsNeeded(level)
+	text := fmt.Sprintf("needs ≥ %d runs per side", n)
+	other := func(fixed int) int {
+		for k := 1; k <= 1000; k++ {
+			if minP(fixed, k) <= level {
+				return k
+			}
+		}
+		return 0
+	}
+	switch {
+	case nOld >= n && nNew < n:
+		if k := other(nOld); k > 0 && k < n {
+			text += fmt.Sprintf(" (or ≥ %d new runs beside the %d old)", k, nOld)
+		}
+	case nNew >= n && nOld < n:
+		if k := other(nNew); k > 0 && k < n {
+			text += fmt.Sprintf(" (or ≥ %d old runs beside the %d new)", k, nNew)
+		}
+	}
+	return n, text
+}
+
+// intervalReason explains the verdict of a significant change by its
+// interval against the threshold: beyond it (regressed, improved), or
+// crossing it or within it (unchanged).
+func intervalReason(d Interval, t Threshold, v Verdict) string {
+	iv := "interval " + signed(d.Lo, d.Kind) + "…" + signed(d.Hi, d.Kind)
+	limit := t.Frac()
+	bound := strings.TrimPrefix(t.String(), "+")
+	switch {
+	case (v == Regressed || v == Improved) && d.Lo > limit:
+		return iv + " beyond +" + bound
+	case v == Regressed || v == Improved:
+		return iv + " beyond -" + bound
+	case d.Lo >= -limit && d.Hi <= limit:
+		return iv + " within ±" + bound
+	}
+	return iv + " crosses ±" + bound
+}
+
+// signed is a change as reasons show it: "+4.2%", "-0.30pp", "+∞%".
+func signed(v float64, kind ThresholdKind) string {
+	unit := "%"
+	prec := 1
+	if kind == Absolute {
+		unit, prec = "pp", 2
+	}
+	switch {
+	case math.IsInf(v, 1):
+		return "+∞" + unit
+	case math.IsInf(v, -1):
+		return "-∞" + unit
+	}
+	return fmt.Sprintf("%+.*f%s", prec, 100*v, unit)
+}
+
+// InvalidRuns is the outcome of a scenario whose new side has invalid
+// runs: invalid of runs new runs could not be trusted, for reasons. Its
+// metric is RunsMetric; it is not a test and counts in no Holm family.
+func InvalidRuns(scenario string, invalid, runs int, reasons []string) Outcome {
+	r := fmt.Sprintf("%d of %d new runs invalid", invalid, runs)
+	if len(reasons) > 0 {
+		r += ": " + strings.Join(reasons, "; ")
+	}
+	return Outcome{
+		Key: Key{Scenario: scenario, Metric: RunsMetric}, Unit: "runs",
+		Better: HigherIsBetter, P: 1, PAdjusted: 1, Verdict: Invalid, Reason: r,
+		InvalidRuns: invalid, Runs: runs,
+	}
+}
+
+// RunsMetric names the row of an Invalid outcome: the scenario's runs.
+const RunsMetric = "runs"
 
 func (in Input) validate() error {
 	if in.Better != LowerIsBetter && in.Better != HigherIsBetter {
