@@ -22,9 +22,14 @@ type Contention struct {
 	// StealPct is the share of CPU time the hypervisor gave to other guests
 	// during the run (/proc/stat).
 	StealPct float64 `json:"steal_pct"`
-	// HasRunqueue and HasPressure say which sources could be read.
+	// OthersCPUPct is the share of the machine's CPU time that went to
+	// anything but perfkit (/proc/stat's busy time less perfkit's own CPU).
+	OthersCPUPct float64 `json:"others_cpu_pct"`
+	// HasRunqueue, HasPressure and HasOthers say which sources could be
+	// read.
 	HasRunqueue bool `json:"-"`
 	HasPressure bool `json:"-"`
+	HasOthers   bool `json:"-"`
 }
 
 // Cause is why an open-model run fell behind its schedule.
@@ -59,6 +64,11 @@ const (
 	ContendedPressurePct = 20
 	// ContendedStealPct: the hypervisor withheld this share of the CPUs.
 	ContendedStealPct = 5
+	// ContendedOthersPct: other processes used at least a fifth of the
+	// machine's CPU. Perfkit's threads also wait behind each other (and an
+	// embedded target), which the wait and PSI figures cannot tell from
+	// waiting behind others; this tells them apart where /proc/stat is read.
+	ContendedOthersPct = 20
 	// ContendedLoadPerCPU: the one-minute load average per CPU. It trails
 	// the run and counts perfkit's own threads, so it decides only when
 	// neither the run-queue wait nor PSI could be read.
@@ -119,14 +129,18 @@ func (f LagFigures) Contended() (bool, string) {
 	if c.StealPct >= ContendedStealPct {
 		why = append(why, fmt.Sprintf("steal %.0f%%", c.StealPct))
 	}
+	if c.HasOthers {
+		why = append(why, fmt.Sprintf("other processes used %.0f%% of the CPUs", c.OthersCPUPct))
+	}
 	loadHigh := f.NumCPU > 0 && c.LoadAvg1m >= ContendedLoadPerCPU*float64(f.NumCPU)
 	if !c.HasRunqueue && !c.HasPressure && loadHigh {
 		why = append(why, fmt.Sprintf("load average %.1f on %d CPUs", c.LoadAvg1m, f.NumCPU))
 	}
-	yes := (c.HasRunqueue && waitRatio >= ContendedWaitRatio) ||
+	waited := (c.HasRunqueue && waitRatio >= ContendedWaitRatio) ||
 		(c.HasPressure && c.CPUPressureSomePct >= ContendedPressurePct) ||
-		c.StealPct >= ContendedStealPct ||
 		(!c.HasRunqueue && !c.HasPressure && loadHigh)
+	others := !c.HasOthers || c.OthersCPUPct >= ContendedOthersPct
+	yes := c.StealPct >= ContendedStealPct || (waited && others)
 	return yes, strings.Join(why, ", ")
 }
 

@@ -5,6 +5,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -20,8 +21,8 @@ type contentionMark struct {
 	// psiUs: PSI cpu "some" total, microseconds.
 	psiUs  int64
 	hasPSI bool
-	// steal and total: /proc/stat's aggregate CPU line, in ticks.
-	steal, total int64
+	// steal, busy and total: /proc/stat's aggregate CPU line, in ticks.
+	steal, busy, total int64
 }
 
 // readContention reads the counters. Per thread, because /proc/self/schedstat
@@ -47,7 +48,7 @@ func readContention() contentionMark {
 		m.psiUs, m.hasPSI = parsePSISomeTotal(string(data))
 	}
 	if data, err := os.ReadFile("/proc/stat"); err == nil {
-		m.steal, m.total = parseStatSteal(string(data))
+		m.steal, m.busy, m.total = parseStat(string(data))
 	}
 	return m
 }
@@ -61,9 +62,9 @@ func loadAvg1m() float64 {
 	return parseLoadAvg(string(data))
 }
 
-// contentionSince is the contention between start and m; nil when nothing
-// could be read.
-func (m contentionMark) since(start contentionMark) *Contention {
+// since is the contention between start and m, perfkitCPU the CPU perfkit
+// used in between; nil when nothing could be read.
+func (m contentionMark) since(start contentionMark, perfkitCPU time.Duration) *Contention {
 	if !m.hasWait && !m.hasPSI && m.total == 0 {
 		return nil
 	}
@@ -76,6 +77,12 @@ func (m contentionMark) since(start contentionMark) *Contention {
 	}
 	if dt := m.total - start.total; dt > 0 {
 		c.StealPct = 100 * float64(max(m.steal-start.steal, 0)) / float64(dt)
+		// Ticks are USER_HZ (100/s on every Linux ABI) summed over CPUs.
+		if wall := m.at.Sub(start.at); wall > 0 {
+			busy := float64(max(m.busy-start.busy, 0)) / float64(dt)
+			ours := perfkitCPU.Seconds() / (wall.Seconds() * float64(runtime.NumCPU()))
+			c.OthersCPUPct, c.HasOthers = max(0, min(100, 100*(busy-ours))), true
+		}
 	}
 	return c
 }

@@ -13,11 +13,11 @@ func TestReadContention(t *testing.T) {
 	m0 := readContention()
 	for t0 := time.Now(); time.Since(t0) < 20*time.Millisecond; {
 	}
-	c := readContention().since(m0)
+	c := readContention().since(m0, 10*time.Millisecond)
 	if c == nil {
 		t.Skip("no contention counters readable here")
 	}
-	if c.RunqueueWaitS < 0 || c.CPUPressureSomePct < 0 || c.CPUPressureSomePct > 100 || c.StealPct < 0 || c.StealPct > 100 || c.LoadAvg1m < 0 {
+	if c.RunqueueWaitS < 0 || c.CPUPressureSomePct < 0 || c.CPUPressureSomePct > 100 || c.StealPct < 0 || c.StealPct > 100 || c.LoadAvg1m < 0 || c.OthersCPUPct < 0 || c.OthersCPUPct > 100 {
 		t.Errorf("out of range: %+v", *c)
 	}
 }

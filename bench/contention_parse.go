@@ -23,22 +23,25 @@ func parsePSISomeTotal(s string) (int64, bool) {
 	return 0, false
 }
 
-// parseStatSteal reads the aggregate "cpu" line of /proc/stat: the steal
-// ticks and the total of user..steal.
-func parseStatSteal(s string) (steal, total int64) {
+// parseStat reads the aggregate "cpu" line of /proc/stat: the steal ticks,
+// the busy ones (all but idle and iowait) and the total of user..steal.
+func parseStat(s string) (steal, busy, total int64) {
 	line, _, _ := strings.Cut(s, "\n")
 	f := strings.Fields(line)
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for i := 1; i <= 8; i++ {
 		n, _ := strconv.ParseInt(f[i], 10, 64)
 		total += n
+		if i != 4 && i != 5 { // idle, iowait
+			busy += n
+		}
 		if i == 8 {
 			steal = n
 		}
 	}
-	return steal, total
+	return steal, busy, total
 }
 
 // parseLoadAvg reads the one-minute figure of /proc/loadavg.

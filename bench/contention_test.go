@@ -28,10 +28,14 @@ func withService(run RunResult, mean time.Duration) RunResult {
 // busy is what a machine shared with CPU hogs shows: perfkit's threads
 // waited for a CPU 0.4s in 5s (against 0.3s of CPU), and some task waited
 // 60% of the time.
-var busy = &Contention{HasRunqueue: true, HasPressure: true, RunqueueWaitS: 0.4, CPUPressureSomePct: 60, LoadAvg1m: 4.2}
+var busy = &Contention{HasRunqueue: true, HasPressure: true, HasOthers: true, RunqueueWaitS: 0.4, CPUPressureSomePct: 60, LoadAvg1m: 4.2, OthersCPUPct: 85}
 
 // quiet is an idle machine's.
-var quiet = &Contention{HasRunqueue: true, HasPressure: true, RunqueueWaitS: 0.002, CPUPressureSomePct: 1, LoadAvg1m: 0.3}
+var quiet = &Contention{HasRunqueue: true, HasPressure: true, HasOthers: true, RunqueueWaitS: 0.002, CPUPressureSomePct: 1, LoadAvg1m: 0.3, OthersCPUPct: 3}
+
+// selfBusy is perfkit waiting behind its own threads (and an embedded
+// target): the wait and PSI are high, but nothing else used the CPUs.
+var selfBusy = &Contention{HasRunqueue: true, HasPressure: true, HasOthers: true, RunqueueWaitS: 2, CPUPressureSomePct: 45, LoadAvg1m: 2.5, OthersCPUPct: 4}
 
 func TestValidateTellsCausesApart(t *testing.T) {
 	set := DefaultSettings()
@@ -45,7 +49,9 @@ func TestValidateTellsCausesApart(t *testing.T) {
 		{"perfkit saturated", openRun(1700, 3000, 0, 0, 9, quiet), CauseSaturated,
 			[]string{"achieved rate 1700.0/s", "schedule lag: 3000 ops (30.0%, over --max-late 5%)", "perfkit itself is saturated (its CPU 90% of 2 CPUs): shard the load or give perfkit more CPUs"}},
 		{"machine contended", openRun(1995, 800, 0, 0, 0.3, busy), CauseContended,
-			[]string{"schedule lag: 800 ops (8.0%", "other processes took the CPUs (runqueue wait 8% of the run, PSI cpu some 60%; perfkit's CPU 3% of 2): rerun on a quieter machine or reserve CPUs"}},
+			[]string{"schedule lag: 800 ops (8.0%", "other processes took the CPUs (runqueue wait 8% of the run, PSI cpu some 60%, other processes used 85% of the CPUs; perfkit's CPU 3% of 2): rerun on a quieter machine or reserve CPUs"}},
+		{"waiting behind itself", openRun(1990, 900, 0, 0, 6.5, selfBusy), CauseSaturated,
+			[]string{"perfkit fell behind its schedule (its CPU 65% of 2 CPUs, no sign of other processes)"}},
 		{"target slow", openRun(1500, 0, 4000, 2500, 0.3, busy), CauseTargetSlow,
 			[]string{"achieved rate 1500.0/s is under 99% of the target 2000.0/s: the target could not keep up (4000 ops waited for a free worker, 2500 dropped, 0 in flight of the cap 8): raise --concurrency (in-flight cap) or lower the rate"}},
 		{"target stuck: drops, workers full", withService(openRun(1800, 0, 0, 1000, 0.3, busy), 5*time.Millisecond), CauseTargetSlow,
@@ -126,11 +132,11 @@ func TestParseContentionSources(t *testing.T) {
 	if _, ok := parsePSISomeTotal("garbage"); ok {
 		t.Error("psi: garbage parsed")
 	}
-	if steal, total := parseStatSteal("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2 3\n"); steal != 35 || total != 1000 {
-		t.Errorf("stat: steal %d total %d", steal, total)
+	if steal, busy, total := parseStat("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2 3\n"); steal != 35 || busy != 190 || total != 1000 {
+		t.Errorf("stat: steal %d busy %d total %d", steal, busy, total)
 	}
-	if steal, total := parseStatSteal("intr 1 2 3"); steal != 0 || total != 0 {
-		t.Errorf("stat garbage: %d %d", steal, total)
+	if steal, busy, total := parseStat("intr 1 2 3"); steal != 0 || busy != 0 || total != 0 {
+		t.Errorf("stat garbage: %d %d %d", steal, busy, total)
 	}
 	if l := parseLoadAvg("2.99 1.08 0.42 6/115 11418\n"); l != 2.99 {
 		t.Errorf("loadavg %g", l)

@@ -820,7 +820,7 @@ func (c *collector) result(startedAt time.Time) RunResult {
 		run.Throughput = float64(t.ops) / (float64(c.elapsed) / 1e9)
 	}
 	run.Resources = c.res1.since(c.res0)
-	run.Contention = c.con1.since(c.con0)
+	run.Contention = c.con1.since(c.con0, (c.res1.user+c.res1.sys)-(c.res0.user+c.res0.sys))
 
 	if r.gapNs > 0 {
 		st := &ScheduleStats{TargetRate: r.set.Rate, Late: t.late, GeneratorLate: t.generatorLate}

@@ -185,7 +185,11 @@ func searchSummary(out capacity.Outcome, slos []string) []string {
 		lines = append(lines, line)
 	}
 	if n := len(out.Retried); n > 0 {
-		lines = append(lines, fmt.Sprintf("%d step(s) fell behind because other processes held the CPUs and were run again (up to %d times each)", n, capacity.DefaultRetries))
+		rates := map[float64]bool{}
+		for _, st := range out.Retried {
+			rates[st.Rate] = true
+		}
+		lines = append(lines, fmt.Sprintf("%d step(s) fell behind because other processes held the CPUs and were run again (retries: %d, at most %d per step)", len(rates), n, capacity.DefaultRetries))
 	}
 	switch out.Stop {
 	case capacity.Saturated:

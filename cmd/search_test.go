@@ -138,7 +138,7 @@ func TestFindMaxRate(t *testing.T) {
 	for _, want := range []string{
 		"capacity: max rate " + report.Rate(best.Search.Rate) + "/s meets p99<20ms, error_rate<1%",
 		"/s fails p99<20ms: 80", "precision 10%",
-		"1 step(s) fell behind because other processes held the CPUs and were run again (up to 2 times each)",
+		"1 step(s) fell behind because other processes held the CPUs and were run again (retries: 1, at most 2 per step)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout has no %q:\n%s", want, out)
