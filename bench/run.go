@@ -904,7 +904,7 @@ func Validate(run *RunResult, set Settings, procs, numCPU int, embedded bool) {
 		}
 		if f.GeneratorBehind {
 			bad("schedule lag: %d ops (%.1f%%, over --max-late %s) started over %s late while a worker was free: %s",
-				st.GeneratorLate, 100*float64(st.GeneratorLate)/float64(run.Ops), pct(set.MaxLate), LateThreshold, why)
+				st.GeneratorLate, 100*float64(st.GeneratorLate)/float64(run.Ops), sharePct(set.MaxLate), LateThreshold, why)
 		}
 	}
 	if run.ErrorRate > set.MaxErrorRate {
@@ -918,5 +918,5 @@ func Validate(run *RunResult, set Settings, procs, numCPU int, embedded bool) {
 	}
 }
 
-// pct prints a share as a percentage without trailing zeros: 0.05 → "5%".
-func pct(x float64) string { return strconv.FormatFloat(100*x, 'g', 4, 64) + "%" }
+// sharePct prints a share as a percentage without trailing zeros: 0.05 → "5%".
+func sharePct(x float64) string { return strconv.FormatFloat(100*x, 'g', 4, 64) + "%" }
