@@ -149,6 +149,8 @@ type RunResult struct {
 	Schedule       *ScheduleStats            `json:"schedule,omitempty"`
 	Intervals      []IntervalSummary         `json:"intervals"`
 	Resources      Resources                 `json:"resources"`
+	// Contention is how busy the machine was (Linux; absent elsewhere).
+	Contention *Contention `json:"contention,omitempty"`
 }
 
 // ScheduleStats describe how well the open model kept its schedule.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +35,6 @@ const (
 	// MinAchievedRatio is the share of the target rate an open-model run must
 	// achieve.
 	MinAchievedRatio = 0.99
-	// MaxGeneratorLateRatio is the share of ops that may start late while a
-	// worker was free (perfkit itself behind schedule).
-	MaxGeneratorLateRatio = 0.01
 	// MinGeneratorLate is the fewest such ops that count: one op held up by a
 	// GC pause in a short run is not a generator that cannot keep up.
 	MinGeneratorLate = 5
@@ -557,6 +555,8 @@ type collector struct {
 	series  []IntervalSummary
 	res0    resourceMark
 	res1    resourceMark
+	con0    contentionMark // the machine's contention at the measured part's start and end
+	con1    contentionMark
 	resLast resourceMark // at the last snapshot, for its interval's use
 	elapsed int64
 }
@@ -608,6 +608,7 @@ func (c *collector) loop() {
 		case <-warm.C:
 			r.notifyMeasureStart()
 			c.res0 = readResources(true)
+			c.con0 = readContention()
 			tick = time.NewTimer(c.deadline(0))
 		case <-c.wake:
 		case <-tickC():
@@ -633,8 +634,10 @@ func (c *collector) loop() {
 	end := r.now()
 	if c.res0 == (resourceMark{}) { // stopped in the warmup
 		c.res0 = readResources(false)
+		c.con0 = readContention()
 	}
 	c.res1 = readResources(false)
+	c.con1 = readContention()
 	if tick != nil { // the measured part began: it has ended
 		r.notifyMeasureEnd()
 	}
@@ -821,6 +824,7 @@ func (c *collector) result(startedAt time.Time) RunResult {
 		run.Throughput = float64(t.ops) / (float64(c.elapsed) / 1e9)
 	}
 	run.Resources = c.res1.since(c.res0)
+	run.Contention = c.con1.since(c.con0, (c.res1.user+c.res1.sys)-(c.res0.user+c.res0.sys))
 
 	if r.gapNs > 0 {
 		st := &ScheduleStats{TargetRate: r.set.Rate, Late: t.late, GeneratorLate: t.generatorLate}
@@ -872,6 +876,18 @@ func (r *runner) dropped(started int64) int64 {
 // validate marks a run whose numbers cannot be trusted (DESIGN.md, "Validity").
 func (c *collector) validate(run *RunResult) {
 	r := c.r
+	Validate(run, r.set, runtime.GOMAXPROCS(0), runtime.NumCPU(), r.setup.Embedded)
+}
+
+// Validate marks run invalid, with reasons, when its numbers cannot be
+// trusted (docs: README, "Validity"): no ops, the achieved rate under
+// MinAchievedRatio of the target, more ops than set.MaxLate started late
+// while a worker was free, errors over set.MaxErrorRate, or perfkit's CPU
+// over MaxCPUSaturation of procs (not checked for an embedded target,
+// whose CPU is perfkit's too). A schedule reason names its cause (Diagnose):
+// perfkit saturated, the machine contended, or the target slow. It reads
+// only the run's figures, so it is tested with injected ones.
+func Validate(run *RunResult, set Settings, procs, numCPU int, embedded bool) {
 	bad := func(format string, args ...any) {
 		run.Valid = false
 		run.InvalidReasons = append(run.InvalidReasons, fmt.Sprintf(format, args...))
@@ -880,22 +896,31 @@ func (c *collector) validate(run *RunResult) {
 		bad("no ops measured")
 		return
 	}
-	if st := run.Schedule; st != nil {
+	if st := run.Schedule; st != nil && ScheduleMissed(*run, set.MaxLate) {
+		cause, f := DiagnoseRun(*run, set, procs, numCPU)
+		why := f.Explain(cause)
 		if st.AchievedRate < MinAchievedRatio*st.TargetRate {
-			bad("achieved rate %.1f/s is under %.0f%% of the target %.1f/s", st.AchievedRate, MinAchievedRatio*100, st.TargetRate)
+			msg := fmt.Sprintf("achieved rate %.1f/s is under %.0f%% of the target %.1f/s", st.AchievedRate, MinAchievedRatio*100, st.TargetRate)
+			if !f.GeneratorBehind { // else the lag reason below explains both
+				msg += ": " + why
+			}
+			bad("%s", msg)
 		}
-		if st.GeneratorLate >= MinGeneratorLate && float64(st.GeneratorLate) > MaxGeneratorLateRatio*float64(run.Ops) {
-			bad("schedule lag: %d ops (%.1f%%) started over %s late while a worker was free: perfkit could not keep up", st.GeneratorLate, 100*float64(st.GeneratorLate)/float64(run.Ops), LateThreshold)
+		if f.GeneratorBehind {
+			bad("schedule lag: %d ops (%.1f%%, over --max-late %s) started over %s late while a worker was free: %s",
+				st.GeneratorLate, 100*float64(st.GeneratorLate)/float64(run.Ops), sharePct(set.MaxLate), LateThreshold, why)
 		}
 	}
-	if run.ErrorRate > r.set.MaxErrorRate {
-		bad("error rate %.2f%% is over the bound %.2f%%", 100*run.ErrorRate, 100*r.set.MaxErrorRate)
+	if run.ErrorRate > set.MaxErrorRate {
+		bad("error rate %.2f%% is over the bound %.2f%%", 100*run.ErrorRate, 100*set.MaxErrorRate)
 	}
-	if !r.setup.Embedded && run.ElapsedNs > 0 {
+	if !embedded && run.ElapsedNs > 0 && procs > 0 {
 		cpu := run.Resources.CPUUserS + run.Resources.CPUSysS
-		procs := float64(runtime.GOMAXPROCS(0))
-		if share := cpu / (float64(run.ElapsedNs) / 1e9) / procs; share > MaxCPUSaturation {
-			bad("perfkit's CPU was saturated (%.0f%% of %d CPUs): the load generator may be the bottleneck", 100*share, int(procs))
+		if share := cpu / (float64(run.ElapsedNs) / 1e9) / float64(procs); share > MaxCPUSaturation {
+			bad("perfkit's CPU was saturated (%.0f%% of %d CPUs): the load generator may be the bottleneck; shard the load or give perfkit more CPUs", 100*share, procs)
 		}
 	}
 }
+
+// sharePct prints a share as a percentage without trailing zeros: 0.05 → "5%".
+func sharePct(x float64) string { return strconv.FormatFloat(100*x, 'g', 4, 64) + "%" }

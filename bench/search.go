@@ -9,10 +9,13 @@ const (
 	// SearchInvalid: the target could not take the rate: the achieved rate
 	// fell short or errors passed the bound.
 	SearchInvalid = "invalid"
-	// SearchSaturated: perfkit itself could not keep up (schedule lag while
-	// a worker was free, or its CPU saturated); the step says nothing about
-	// the target and the search stops.
+	// SearchSaturated: perfkit itself could not keep up (its CPU saturated,
+	// or schedule lag while a worker was free with no sign of other
+	// processes); the step bounds the answer by perfkit, not the target.
 	SearchSaturated = "saturated"
+	// SearchContended: the step fell behind because other processes held
+	// the CPUs (CauseContended); the search runs it again.
+	SearchContended = "contended"
 )
 
 // SearchStep places a scenario result in a capacity search (perfkit run
@@ -29,8 +32,8 @@ type SearchStep struct {
 	Index int    `json:"index"`
 	// Rate is the step's target rate, ops per second.
 	Rate float64 `json:"rate"`
-	// Outcome is SearchPass, SearchFail, SearchInvalid or SearchSaturated;
-	// Reasons say why a step did not pass.
+	// Outcome is SearchPass, SearchFail, SearchInvalid, SearchSaturated or
+	// SearchContended; Reasons say why a step did not pass.
 	Outcome string   `json:"outcome"`
 	Reasons []string `json:"reasons,omitempty"`
 	// SLOs are the objectives every step is held to, as written.

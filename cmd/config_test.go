@@ -86,9 +86,9 @@ func TestDefaultsMatchBench(t *testing.T) {
 func TestAllSettingsFromFlags(t *testing.T) {
 	sandbox(t)
 	o := mustResolve(t, nil, "fetch", "-c", "3", "-r", "250.5", "--arrival", "poisson", "-d", "2s", "--warmup", "0s",
-		"--count", "4", "--timeout", "150ms", "--interval", "250ms", "--max-error-rate", "5%")
+		"--count", "4", "--timeout", "150ms", "--interval", "250ms", "--max-error-rate", "5%", "--max-late", "2%")
 	want := bench.Settings{Concurrency: 3, Rate: 250.5, Arrival: "poisson", Duration: 2 * time.Second, Warmup: 0,
-		Count: 4, Timeout: 150 * time.Millisecond, Interval: 250 * time.Millisecond, MaxErrorRate: 0.05}
+		Count: 4, Timeout: 150 * time.Millisecond, Interval: 250 * time.Millisecond, MaxErrorRate: 0.05, MaxLate: 0.02}
 	if got := o.Scenarios[0].Settings; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -98,12 +98,12 @@ func TestAllSettingsFromEnv(t *testing.T) {
 	sandbox(t)
 	for k, v := range map[string]string{"PERFKIT_CONCURRENCY": "3", "PERFKIT_RATE": "100", "PERFKIT_ARRIVAL": "poisson",
 		"PERFKIT_ITERATIONS": "500", "PERFKIT_WARMUP": "0s", "PERFKIT_COUNT": "2", "PERFKIT_TIMEOUT": "1s",
-		"PERFKIT_INTERVAL": "100ms", "PERFKIT_MAX_ERROR_RATE": "0.2", "PERFKIT_FORMAT": "json", "PERFKIT_OUT": "x.json"} {
+		"PERFKIT_INTERVAL": "100ms", "PERFKIT_MAX_ERROR_RATE": "0.2", "PERFKIT_MAX_LATE": "0.03", "PERFKIT_FORMAT": "json", "PERFKIT_OUT": "x.json"} {
 		t.Setenv(k, v)
 	}
 	o := mustResolve(t, nil, "fetch")
 	want := bench.Settings{Concurrency: 3, Rate: 100, Arrival: "poisson", Iterations: 500, Count: 2,
-		Timeout: time.Second, Interval: 100 * time.Millisecond, MaxErrorRate: 0.2}
+		Timeout: time.Second, Interval: 100 * time.Millisecond, MaxErrorRate: 0.2, MaxLate: 0.03}
 	if got := o.Scenarios[0].Settings; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}

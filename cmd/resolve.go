@@ -58,6 +58,9 @@ func settingSpecs() []settingSpec {
 		{Param: bench.Param{Name: "max-error-rate", Kind: bench.Float, Default: strconv.FormatFloat(d.MaxErrorRate, 'g', -1, 64),
 			Help: "error rate above which a run is marked invalid (0.1 or 10%)"},
 			set: func(s *bench.Settings, v any) { s.MaxErrorRate = v.(float64) }},
+		{Param: bench.Param{Name: "max-late", Kind: bench.Float, Default: strconv.FormatFloat(d.MaxLate, 'g', -1, 64),
+			Help: "open model: share of ops perfkit may start over 1ms late (a worker free) before a run is invalid (0.05 or 5%)"},
+			set: func(s *bench.Settings, v any) { s.MaxLate = v.(float64) }},
 	}
 }
 

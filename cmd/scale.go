@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -63,6 +64,9 @@ type searchOptions struct {
 	maxRate   float64
 	precision float64
 	start     float64
+	// run measures a step (nil: bench.Run with the progress observer);
+	// tests script it.
+	run func(ctx context.Context, sc bench.Scenario) (bench.ScenarioResult, error)
 }
 
 // given reports whether a scale flag or its variable is set, and its value.

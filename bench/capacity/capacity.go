@@ -6,11 +6,13 @@
 // window). It brackets the answer by doubling the rate from a start until a
 // step fails (or halving until one passes), then bisects the bracket until
 // it is narrower than the precision. A step passes when every run is valid
-// and every SLO holds over the step's ops together. A step that perfkit
-// itself could not drive (schedule lag while a worker was free, or its own
-// CPU saturated) says nothing about the target: the search stops there and
-// reports the highest rate that passed as a lower bound, never as the
-// ceiling.
+// and every SLO holds over the step's ops together. Whatever made a step
+// fail, the search bisects below it: a step perfkit itself could not drive
+// (its own CPU saturated) bounds the answer by perfkit, which the outcome
+// says (CeilingOutcome), rather than ending the search; a step that fell
+// behind because other processes held the CPUs (bench.CauseContended) is
+// retried a bounded number of times first, since it says nothing about the
+// target or perfkit.
 //
 // SLOs use bench/alert's METRIC OP VALUE grammar ("p99 < 20ms",
 // "error_rate < 0.1%"), restricted to the latency of all ops and the error
@@ -41,6 +43,12 @@ const (
 	// DefaultMinRate is the rate below which halving gives up: no rate
 	// meets the SLOs.
 	DefaultMinRate = 1
+	// DefaultRetries is how often a step that failed for contention is run
+	// again before it counts as failed.
+	DefaultRetries = 2
+	// capHintRatio is the share of ops that waited for a free worker from
+	// which a failing step says the in-flight cap was reached.
+	capHintRatio = 0.01
 )
 
 // sloMetrics are the metrics an SLO may name besides percentiles (pNN).
@@ -74,8 +82,12 @@ type Options struct {
 	// Precision is the bracket's width, relative to its low end, at which
 	// the search stops (0: DefaultPrecision).
 	Precision float64
-	// Procs is the CPUs perfkit's CPU share is taken of (0: GOMAXPROCS).
-	Procs int
+	// Procs is the CPUs perfkit's CPU share is taken of (0: GOMAXPROCS);
+	// NumCPU the machine's (0: runtime.NumCPU).
+	Procs, NumCPU int
+	// Retries is how often a step that failed for contention is run again
+	// (0: DefaultRetries; negative: never).
+	Retries int
 	// Run measures one step (nil: bench.Run without observers).
 	Run func(ctx context.Context, sc bench.Scenario) (bench.ScenarioResult, error)
 	// OnStep, if set, sees each step as soon as it is measured.
@@ -86,10 +98,16 @@ type Options struct {
 type Step struct {
 	// Rate is the target rate; Achieved the median achieved rate.
 	Rate, Achieved float64
-	// Outcome is bench.SearchPass, SearchFail, SearchInvalid or
-	// SearchSaturated; Reasons say why a step did not pass.
+	// Outcome is bench.SearchPass, SearchFail, SearchInvalid,
+	// SearchSaturated or SearchContended; Reasons say why a step did not
+	// pass.
 	Outcome string
 	Reasons []string
+	// Attempt counts from 1; above 1 the step is a retry after contention.
+	Attempt int
+	// WaitPct and PressurePct are the largest run-queue wait (share of the
+	// run) and PSI cpu "some" over the step's runs; 0 when not measured.
+	WaitPct, PressurePct float64
 	// P50Ns and P99Ns are the medians across runs of the latency of all
 	// ops; CPU is perfkit's CPU as a share of Procs CPUs.
 	P50Ns, P99Ns int64
@@ -108,8 +126,9 @@ const (
 	Converged Stop = "converged"
 	// AtMaxRate: the step at MaxRate passed; the capacity may be higher.
 	AtMaxRate Stop = "max-rate"
-	// Saturated: perfkit could not drive a step; Best, if any, is a lower
-	// bound.
+	// Saturated: no rate passed, and every step failed for perfkit's or the
+	// machine's sake (saturated or contended): nothing was learnt about the
+	// target.
 	Saturated Stop = "saturated"
 	// NoneMet: no rate down to MinRate met the SLOs.
 	NoneMet Stop = "none-met"
@@ -119,13 +138,30 @@ const (
 
 // Outcome is a finished search.
 type Outcome struct {
+	// Steps are the measured steps, a retried one by its last attempt.
 	Steps []Step
+	// Retried are the attempts that failed for contention and were run
+	// again, in order.
+	Retried []Step
 	// Best indexes the step that is the answer (the highest rate that
 	// passed), -1 when none passed.
 	Best int
 	Stop Stop
-	// Ceiling is the lowest rate that did not pass (0: none failed).
-	Ceiling float64
+	// Ceiling is the lowest rate that did not pass (0: none failed), and
+	// CeilingOutcome that step's outcome: SearchSaturated or
+	// SearchContended mean the answer is bounded by perfkit or the machine,
+	// not the target's.
+	Ceiling        float64
+	CeilingOutcome string
+	// Precision is the bracket's relative width the search aimed for.
+	Precision float64
+}
+
+// Bounded reports whether the answer is a lower bound set by perfkit or by
+// the machine rather than by the target: the lowest failing rate failed
+// for perfkit's own CPU or for contention.
+func (o Outcome) Bounded() bool {
+	return o.CeilingOutcome == bench.SearchSaturated || o.CeilingOutcome == bench.SearchContended
 }
 
 // Search finds the highest rate at which sc meets opts.SLOs. sc's settings
@@ -148,6 +184,12 @@ func Search(ctx context.Context, sc bench.Scenario, opts Options) (Outcome, erro
 	if opts.Procs <= 0 {
 		opts.Procs = runtime.GOMAXPROCS(0)
 	}
+	if opts.NumCPU <= 0 {
+		opts.NumCPU = runtime.NumCPU()
+	}
+	if opts.Retries == 0 {
+		opts.Retries = DefaultRetries
+	}
 	prec := opts.Precision
 	if prec <= 0 {
 		prec = DefaultPrecision
@@ -163,24 +205,27 @@ func Search(ctx context.Context, sc bench.Scenario, opts Options) (Outcome, erro
 	if opts.MaxRate > 0 {
 		rate = min(rate, opts.MaxRate)
 	}
-	s := &search{ctx: ctx, sc: sc, opts: opts, out: Outcome{Best: -1}}
-	var lo, hi float64 // highest pass, lowest non-pass (0: none yet)
+	s := &search{ctx: ctx, sc: sc, opts: opts, out: Outcome{Best: -1, Precision: prec}}
+	var lo float64 // highest pass (0: none yet)
+	// fail records a step that did not pass as the new ceiling.
+	fail := func(st Step) {
+		s.out.Ceiling, s.out.CeilingOutcome = st.Rate, st.Outcome
+	}
 
 	// Bracket: double up from a pass, halve down from a failure.
 	for {
 		st, done := s.step(rate)
 		if done {
-			s.out.Ceiling = hi
 			return s.out, s.err
 		}
 		if st.Outcome == bench.SearchPass {
 			lo = rate
 			s.out.Best = len(s.out.Steps) - 1
-			if hi > 0 {
+			if s.out.Ceiling > 0 {
 				break
 			}
 			if opts.MaxRate > 0 && rate >= opts.MaxRate {
-				return s.finish(AtMaxRate, hi), nil
+				return s.finish(AtMaxRate), nil
 			}
 			rate *= 2
 			if opts.MaxRate > 0 {
@@ -188,33 +233,34 @@ func Search(ctx context.Context, sc bench.Scenario, opts Options) (Outcome, erro
 			}
 			continue
 		}
-		hi = rate
+		fail(st)
 		if lo > 0 {
 			break
 		}
 		if rate /= 2; rate < minRate {
-			return s.finish(NoneMet, hi), nil
+			return s.finish(NoneMet), nil
 		}
 	}
-	// Bisect until the bracket is within the precision.
-	for hi-lo > prec*lo {
+	// Bisect until the bracket is within the precision, whatever made its
+	// top fail: a saturated top still has the target's ceiling, or
+	// perfkit's, somewhere below it.
+	for hi := s.out.Ceiling; hi-lo > prec*lo; hi = s.out.Ceiling {
 		mid := roundRate((lo + hi) / 2)
 		if mid <= lo || mid >= hi {
 			break
 		}
 		st, done := s.step(mid)
 		if done {
-			s.out.Ceiling = hi
 			return s.out, s.err
 		}
 		if st.Outcome == bench.SearchPass {
 			lo = mid
 			s.out.Best = len(s.out.Steps) - 1
 		} else {
-			hi = mid
+			fail(st)
 		}
 	}
-	return s.finish(Converged, hi), nil
+	return s.finish(Converged), nil
 }
 
 // search is one search in progress.
@@ -226,18 +272,45 @@ type search struct {
 	err  error
 }
 
-// finish marks the answer and returns the outcome.
-func (s *search) finish(stop Stop, ceiling float64) Outcome {
-	s.out.Stop, s.out.Ceiling = stop, ceiling
+// finish marks the answer and returns the outcome. A search in which
+// nothing passed and every step failed for perfkit's or the machine's sake
+// learnt nothing about the target: Saturated, not NoneMet.
+func (s *search) finish(stop Stop) Outcome {
+	s.out.Stop = stop
+	if stop == NoneMet {
+		ours := len(s.out.Steps) > 0
+		for _, st := range s.out.Steps {
+			if st.Outcome != bench.SearchSaturated && st.Outcome != bench.SearchContended {
+				ours = false
+			}
+		}
+		if ours {
+			s.out.Stop = Saturated
+		}
+	}
 	if s.out.Best >= 0 {
 		s.out.Steps[s.out.Best].Result.Search.Best = true
 	}
 	return s.out
 }
 
-// step measures one rate. done is true when the search cannot go on: the
-// context was cancelled, the step could not run, or perfkit saturated.
+// step measures one rate, again (up to Retries times) while it fails for
+// contention. done is true when the search cannot go on: the context was
+// cancelled or the step could not run.
 func (s *search) step(rate float64) (Step, bool) {
+	for attempt := 1; ; attempt++ {
+		st, done := s.attempt(rate, attempt)
+		if done || st.Outcome != bench.SearchContended || attempt > s.opts.Retries {
+			return st, done
+		}
+		// Superseded by the retry, which takes its place (and name).
+		s.out.Retried = append(s.out.Retried, st)
+		s.out.Steps = s.out.Steps[:len(s.out.Steps)-1]
+	}
+}
+
+// attempt runs one step at rate.
+func (s *search) attempt(rate float64, attempt int) (Step, bool) {
 	sc := s.sc
 	sc.Settings.Rate = rate
 	value := strconv.FormatFloat(rate, 'f', -1, 64)
@@ -245,10 +318,11 @@ func (s *search) step(rate float64) (Step, bool) {
 	sr, err := s.opts.Run(s.ctx, sc)
 	if err != nil {
 		s.err = fmt.Errorf("capacity search at %s/s: %w", value, err)
-		s.finish(Stopped, 0)
+		s.finish(Stopped)
 		return Step{}, true
 	}
 	st := classify(sr, rate, s.opts)
+	st.Attempt = attempt
 	slos := make([]string, len(s.opts.SLOs))
 	for i, e := range s.opts.SLOs {
 		slos[i] = e.Text
@@ -261,20 +335,17 @@ func (s *search) step(rate float64) (Step, bool) {
 	if s.opts.OnStep != nil {
 		s.opts.OnStep(st)
 	}
-	switch {
-	case sr.Partial || s.ctx.Err() != nil:
-		s.finish(Stopped, 0)
-		return st, true
-	case st.Outcome == bench.SearchSaturated:
-		s.finish(Saturated, 0)
+	if sr.Partial || s.ctx.Err() != nil {
+		s.finish(Stopped)
 		return st, true
 	}
 	return st, false
 }
 
 // classify decides a step: saturated when perfkit could not drive it,
-// invalid when a run cannot be trusted for the target's reasons, failed when
-// an SLO does not hold, passed otherwise.
+// contended when other processes held the CPUs, invalid when a run cannot
+// be trusted for the target's reasons (too slow for the rate, errors),
+// failed when an SLO does not hold, passed otherwise.
 func classify(sr bench.ScenarioResult, rate float64, opts Options) Step {
 	st := Step{Rate: rate, Result: sr, Outcome: bench.SearchPass}
 	var p50, p99 []int64
@@ -290,6 +361,10 @@ func classify(sr bench.ScenarioResult, rate float64, opts Options) Step {
 		}
 		cpu += run.Resources.CPUUserS + run.Resources.CPUSysS
 		secs += float64(run.ElapsedNs) / 1e9
+		if c := run.Contention; c != nil && run.ElapsedNs > 0 {
+			st.WaitPct = max(st.WaitPct, 100*c.RunqueueWaitS/(float64(run.ElapsedNs)/1e9))
+			st.PressurePct = max(st.PressurePct, c.CPUPressureSomePct)
+		}
 	}
 	st.P50Ns, st.P99Ns, st.Achieved = medianInt(p50), medianInt(p99), median(achieved)
 	if secs > 0 {
@@ -299,7 +374,7 @@ func classify(sr bench.ScenarioResult, rate float64, opts Options) Step {
 		st.Outcome, st.Reasons = bench.SearchInvalid, []string{"no run completed"}
 		return st
 	}
-	var saturated, invalid []string
+	var saturated, contended, invalid []string
 	for i, run := range sr.Runs {
 		if run.Valid {
 			continue
@@ -308,15 +383,22 @@ func classify(sr bench.ScenarioResult, rate float64, opts Options) Step {
 		if len(sr.Runs) > 1 {
 			where = fmt.Sprintf("run %d: ", i+1)
 		}
-		if generatorBound(run, opts.Procs) {
-			saturated = append(saturated, where+strings.Join(run.InvalidReasons, "; "))
-		} else {
-			invalid = append(invalid, where+strings.Join(run.InvalidReasons, "; "))
+		why := where + strings.Join(run.InvalidReasons, "; ")
+		switch runCause(run, sr.Settings, opts) {
+		case bench.CauseSaturated:
+			saturated = append(saturated, why)
+		case bench.CauseContended:
+			contended = append(contended, why)
+		default:
+			invalid = append(invalid, why)
 		}
 	}
 	switch {
 	case len(saturated) > 0:
 		st.Outcome, st.Reasons = bench.SearchSaturated, saturated
+		return st
+	case len(contended) > 0:
+		st.Outcome, st.Reasons = bench.SearchContended, contended
 		return st
 	case len(invalid) > 0:
 		st.Outcome, st.Reasons = bench.SearchInvalid, invalid
@@ -339,6 +421,24 @@ func classify(sr bench.ScenarioResult, rate float64, opts Options) Step {
 	return st
 }
 
+// runCause says why an invalid run was invalid: its schedule's cause
+// (bench.Diagnose) when it missed it, perfkit saturated when its CPU passed
+// the bound (with an embedded target that CPU is the target's too: the
+// machine, not the target, is the limit), else the target (errors): "".
+func runCause(run bench.RunResult, set bench.Settings, opts Options) bench.Cause {
+	if bench.ScheduleMissed(run, set.MaxLate) {
+		c, _ := bench.DiagnoseRun(run, set, opts.Procs, opts.NumCPU)
+		return c
+	}
+	if run.ElapsedNs > 0 && opts.Procs > 0 {
+		cpu := run.Resources.CPUUserS + run.Resources.CPUSysS
+		if cpu/(float64(run.ElapsedNs)/1e9)/float64(opts.Procs) > bench.MaxCPUSaturation {
+			return bench.CauseSaturated
+		}
+	}
+	return ""
+}
+
 // capReached says when ops waited for a free worker: the in-flight cap
 // (Concurrency) was reached. A target that slows down fills any cap, so
 // this is a hint, not a verdict: a higher cap may let more through.
@@ -350,25 +450,10 @@ func capReached(sr bench.ScenarioResult) []string {
 			ops += run.Ops
 		}
 	}
-	if ops == 0 || float64(waited) <= bench.MaxGeneratorLateRatio*float64(ops) {
+	if ops == 0 || float64(waited) <= capHintRatio*float64(ops) {
 		return nil
 	}
 	return []string{fmt.Sprintf("%d ops waited for a free worker: the in-flight cap (concurrency %d) was reached", waited, sr.Settings.ShardShare().Concurrency)}
-}
-
-// generatorBound reports whether an invalid run was perfkit's fault: ops
-// started late while a worker was free beyond the validity bound, or its
-// CPU passed the saturation bound (with an embedded target, that CPU is the
-// target's too: the machine, not the target, is the limit).
-func generatorBound(run bench.RunResult, procs int) bool {
-	if st := run.Schedule; st != nil && float64(st.GeneratorLate) > bench.MaxGeneratorLateRatio*float64(run.Ops) {
-		return true
-	}
-	if run.ElapsedNs <= 0 || procs <= 0 {
-		return false
-	}
-	cpu := run.Resources.CPUUserS + run.Resources.CPUSysS
-	return cpu/(float64(run.ElapsedNs)/1e9)/float64(procs) > bench.MaxCPUSaturation
 }
 
 // roundRate keeps four significant digits, so step names stay readable.

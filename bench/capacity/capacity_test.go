@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +12,12 @@ import (
 )
 
 // model is a target whose p99 is 5ms up to capacity and 80ms above it; at
-// or above saturateAt (if set) perfkit itself falls behind.
+// or above saturateAt (if set) perfkit itself falls behind, its CPU
+// saturated; at a rate in contended other processes hold the CPUs for that
+// many attempts (-1: always).
 type model struct {
 	capacity, saturateAt float64
+	contended            map[float64]int
 	rates                []float64
 }
 
@@ -30,14 +34,24 @@ func (m *model) run(_ context.Context, sc bench.Scenario) (bench.ScenarioResult,
 	}
 	run := bench.RunResult{
 		Ops: 1000, ElapsedNs: int64(time.Second), Valid: true,
-		Latency:  map[string]bench.LatencySummary{bench.OverallKey: bench.Summarize(h)},
-		Schedule: &bench.ScheduleStats{TargetRate: rate, AchievedRate: rate},
+		Latency:   map[string]bench.LatencySummary{bench.OverallKey: bench.Summarize(h)},
+		Schedule:  &bench.ScheduleStats{TargetRate: rate, AchievedRate: rate},
+		Resources: bench.Resources{CPUUserS: 0.05},
 	}
-	if m.saturateAt > 0 && rate >= m.saturateAt {
-		run.Valid = false
-		run.Schedule.GeneratorLate = 500
-		run.InvalidReasons = []string{"schedule lag: perfkit could not keep up"}
+	behind := func() {
+		run.Schedule.GeneratorLate, run.Schedule.Late = 500, 500
+		run.Schedule.AchievedRate = 0.9 * rate
 	}
+	switch n := m.contended[rate]; {
+	case m.saturateAt > 0 && rate >= m.saturateAt:
+		behind()
+		run.Resources.CPUUserS = 1.9 // of 2 CPUs for 1s
+	case n != 0:
+		m.contended[rate] = n - 1
+		behind()
+		run.Contention = &bench.Contention{HasRunqueue: true, HasPressure: true, RunqueueWaitS: 0.4, CPUPressureSomePct: 70}
+	}
+	bench.Validate(&run, sc.Settings, 2, 2, false)
 	return bench.ScenarioResult{Name: sc.Name, Settings: sc.Settings, Runs: []bench.RunResult{run}}, nil
 }
 
@@ -88,18 +102,91 @@ func TestSearchConvergesWithinPrecision(t *testing.T) {
 	}
 }
 
-func TestSearchStopsWhenPerfkitSaturates(t *testing.T) {
-	m := &model{capacity: 10000, saturateAt: 700}
-	out, err := Search(context.Background(), scenario(), Options{SLOs: slos(t, "p99<20ms"), Run: m.run})
+func runSearch(t *testing.T, m *model, opts Options) Outcome {
+	t.Helper()
+	opts.Run, opts.Procs, opts.NumCPU = m.run, 2, 2
+	if opts.SLOs == nil {
+		opts.SLOs = slos(t, "p99<20ms")
+	}
+	out, err := Search(context.Background(), scenario(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := out.Steps[len(out.Steps)-1]
-	if out.Stop != Saturated || last.Outcome != bench.SearchSaturated || last.Rate != 800 {
-		t.Fatalf("stop %s, last step %g %s; want saturated at 800", out.Stop, last.Rate, last.Outcome)
+	names := map[string]bool{}
+	for i, st := range out.Steps {
+		if st.Result.Search.Index != i || names[st.Result.Name] {
+			t.Errorf("step %d: %s %+v: not in order or named twice", i, st.Result.Name, st.Result.Search)
+		}
+		names[st.Result.Name] = true
 	}
-	if out.Steps[out.Best].Rate != 400 || out.Ceiling != 0 {
-		t.Errorf("best %g, ceiling %g: want the lower bound 400 and no ceiling", out.Steps[out.Best].Rate, out.Ceiling)
+	return out
+}
+
+// Good up to 30k/s, perfkit saturated above: the 51.2k/s step saturates
+// after 25.6k/s passed, and the search bisects below it to within the
+// precision of 30k/s, saying perfkit bounds the answer. It used to stop at
+// "at least 25.6k/s".
+func TestSearchBisectsBelowSaturation(t *testing.T) {
+	m := &model{capacity: 1e9, saturateAt: 30001}
+	out := runSearch(t, m, Options{Precision: 0.03})
+	best := out.Steps[out.Best]
+	if out.Stop != Converged || !out.Bounded() || out.CeilingOutcome != bench.SearchSaturated {
+		t.Fatalf("stop %s, ceiling %g %s; want converged below a saturated step; rates %v", out.Stop, out.Ceiling, out.CeilingOutcome, m.rates)
+	}
+	if best.Rate > 30000 || best.Rate < 30000*0.97 || out.Ceiling > best.Rate*1.03 {
+		t.Errorf("best %g, ceiling %g: want within 3%% below 30000; rates %v", best.Rate, out.Ceiling, m.rates)
+	}
+	if !slices.Contains(m.rates, 51200) || !slices.Contains(m.rates, 25600) {
+		t.Errorf("rates %v: want the doubling through 25600 and 51200", m.rates)
+	}
+
+	// The target's own ceiling under perfkit's: the answer is the target's.
+	m = &model{capacity: 30000, saturateAt: 51200}
+	out = runSearch(t, m, Options{Precision: 0.03})
+	if best := out.Steps[out.Best]; out.Bounded() || out.CeilingOutcome != bench.SearchFail || best.Rate < 29100 || best.Rate > 30000 {
+		t.Errorf("best %g, ceiling %g %s; want the target's 30000 (fail above); rates %v", best.Rate, out.Ceiling, out.CeilingOutcome, m.rates)
+	}
+}
+
+// A step that fell behind because other processes held the CPUs is run
+// again, not taken as the target's ceiling or an end to the search.
+func TestSearchRetriesContention(t *testing.T) {
+	m := &model{capacity: 1000, contended: map[float64]int{400: 1}}
+	out := runSearch(t, m, Options{})
+	if len(out.Retried) != 1 || out.Retried[0].Rate != 400 || out.Retried[0].Outcome != bench.SearchContended {
+		t.Fatalf("retried %+v; want the 400/s step once; rates %v", out.Retried, m.rates)
+	}
+	if r := out.Retried[0].Reasons[0]; !strings.Contains(r, "other processes took the CPUs") || !strings.Contains(r, "PSI cpu some 70%") {
+		t.Errorf("contended reason %q", r)
+	}
+	if best := out.Steps[out.Best]; out.Stop != Converged || best.Rate < 950 || best.Rate > 1000 || out.Bounded() {
+		t.Errorf("stop %s, best %g, ceiling %s: want about 1000 found by the target; rates %v", out.Stop, best.Rate, out.CeilingOutcome, m.rates)
+	}
+	if st := out.Steps[2]; st.Rate != 400 || st.Attempt != 2 || st.Outcome != bench.SearchPass {
+		t.Errorf("step 3: %g attempt %d %s; want the retry of 400 passing", st.Rate, st.Attempt, st.Outcome)
+	}
+
+	// Contended every time: after DefaultRetries retries the step counts as
+	// failed and the search bisects below it, bounded by the machine.
+	m = &model{capacity: 1e9, contended: map[float64]int{800: -1}}
+	out = runSearch(t, m, Options{})
+	if len(out.Retried) != DefaultRetries || out.CeilingOutcome != bench.SearchContended || out.Steps[out.Best].Rate < 760 {
+		t.Errorf("retried %d, ceiling %g %s, best %g; rates %v", len(out.Retried), out.Ceiling, out.CeilingOutcome, out.Steps[out.Best].Rate, m.rates)
+	}
+}
+
+// A first step that fails halves, then bisects: a clear answer, not a
+// give-up. Nothing passing, every step perfkit's fault: Saturated.
+func TestSearchFirstStepFails(t *testing.T) {
+	m := &model{capacity: 70}
+	out := runSearch(t, m, Options{})
+	if best := out.Steps[out.Best]; out.Stop != Converged || best.Rate < 66.5 || best.Rate > 70 || out.Ceiling > 73.5 {
+		t.Errorf("stop %s, best %g, ceiling %g; rates %v", out.Stop, best.Rate, out.Ceiling, m.rates)
+	}
+	m = &model{capacity: 1e9, saturateAt: 0.1}
+	out = runSearch(t, m, Options{})
+	if out.Stop != Saturated || out.Best != -1 {
+		t.Errorf("stop %s, best %d; want saturated with no answer; rates %v", out.Stop, out.Best, m.rates)
 	}
 }
 
