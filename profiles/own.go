@@ -9,9 +9,11 @@ import (
 // ownFrames matches the functions that do perfkit's profiling: this
 // package's captures, snapshots and fetches of a target's profiles, and the
 // runtime's CPU profile writer, a goroutine pprof.StartCPUProfile starts
-// with none of ours on its stack. Only the entry points are named, so a
-// function of a test or workload in this package is not matched.
-var ownFrames = regexp.MustCompile(`^(github\.com/perfkit/perfkit/profiles\.(Start|StartRemote|Fetch|SetAllocsSampling|snapshot|delta|newSnapshotTimer|startMemWindow|\(\*(Capture|Remote|snapshotTimer|memWindow)\)\.)|runtime/pprof\.profileWriter$)`)
+// with none of ours on its stack, and the command's profiler observer,
+// which decodes, merges and saves the profiles of one run while the window
+// of another may be open. Only the entry points are named, so a function of
+// a test or workload in this package is not matched.
+var ownFrames = regexp.MustCompile(`^(github\.com/perfkit/perfkit/profiles\.(Start|StartRemote|Fetch|SetAllocsSampling|snapshot|delta|newSnapshotTimer|startMemWindow|\(\*(Capture|Remote|snapshotTimer|memWindow)\)\.)|github\.com/perfkit/perfkit/cmd\.\(\*profiler\)\.|runtime/pprof\.profileWriter$)`)
 
 // targetProfiling matches a target's net/http/pprof handlers: serving a
 // profile to perfkit (a delta's base snapshot, its encoding) is perfkit's
