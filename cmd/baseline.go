@@ -158,7 +158,7 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 	if err != nil {
 		return err
 	}
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' {
+	if t := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\ufeff"))); len(t) > 0 && t[0] != '{' {
 		return fmt.Errorf("%s: not a perfkit result: a baseline holds a perfkit result; for Go benchmark output keep the file and pass it to 'perfkit compare OLD NEW'", from)
 	}
 	r, err := bench.ReadResult(from)

@@ -72,6 +72,24 @@ func TestBaselineSaveRefusesNoRuns(t *testing.T) {
 	}
 }
 
+// A result file that starts with a UTF-8 byte order mark is a result all
+// the same: saved, compared and reported.
+func TestResultWithBOM(t *testing.T) {
+	sandbox(t)
+	res := writeResult(t, "r.json", synthResult(3, 1, synthEnv))
+	data, _ := os.ReadFile(res)
+	os.WriteFile("bom.json", append([]byte("\ufeff"), data...), 0o644)
+	if code, _, errOut := cli(t, "baseline", "save", "--from", "bom.json"); code != ExitOK {
+		t.Errorf("baseline save: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "compare", "bom.json", res); code != ExitOK {
+		t.Errorf("compare: exit %d: %s", code, errOut)
+	}
+	if code, out, errOut := cli(t, "report", "bom.json"); code != ExitOK || !strings.Contains(out, "api") {
+		t.Errorf("report: exit %d: %s", code, errOut)
+	}
+}
+
 // Overwriting a baseline that kept profiles with a result that has none
 // leaves no empty NAME.profiles/ behind.
 func TestBaselineOverwriteDropsProfilesDir(t *testing.T) {
