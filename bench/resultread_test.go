@@ -3,6 +3,9 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +68,34 @@ func TestDecodeSkipsBOM(t *testing.T) {
 	// The JSON decoder would otherwise say "invalid character 'ï'".
 	if err := json.Unmarshal(data, new(map[string]any)); err == nil {
 		t.Fatal("test premise: encoding/json refuses a BOM")
+	}
+}
+
+// Every atomic write (results, baselines, their history) removes the
+// leftovers of killed writers in its directory: old ones, and those whose
+// writer's pid is gone; a fresh one of a live writer stays.
+func TestWriteFileAtomicCleansStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, ".r1.json.tmp-123")
+	gone := filepath.Join(dir, ".r2.json.tmp-2147483646-9")
+	live := filepath.Join(dir, fmt.Sprintf(".r3.json.tmp-%d-9", os.Getpid()))
+	user := filepath.Join(dir, "notes.tmp-1-2")
+	for _, p := range []string{old, gone, live, user} {
+		os.WriteFile(p, []byte("partial"), 0o644)
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	os.Chtimes(old, hourAgo, hourAgo)
+	os.Chtimes(user, hourAgo, hourAgo)
+	if err := readerSample(t).WriteFile(filepath.Join(dir, "new.json")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{old: false, gone: false, live: true, user: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 3 {
+		t.Errorf("left: %v", ents)
 	}
 }
