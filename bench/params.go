@@ -47,6 +47,10 @@ type Param struct {
 	Redact func(string) string
 	// Check, when set, validates a parsed value beyond its type.
 	Check func(v any) error
+	// Exec marks a value that is a command perfkit runs: taken from a
+	// config file, it needs the user's explicit opt-in (perfkit run
+	// --allow-exec), since ./perfkit.yaml is read without being named.
+	Exec bool
 }
 
 // Definition is a workload type: its name, its parameters and its constructor.

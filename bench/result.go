@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -20,12 +21,15 @@ const SchemaVersion = 1
 // Result is the whole outcome of `perfkit run`: what ran, where, and what it
 // measured. It is the file format (DESIGN.md, "The result file").
 type Result struct {
-	SchemaVersion int              `json:"schema_version"`
-	ID            string           `json:"id"`
-	CreatedAt     time.Time        `json:"created_at"`
-	Partial       bool             `json:"partial"`
-	Env           Env              `json:"env"`
-	Scenarios     []ScenarioResult `json:"scenarios"`
+	SchemaVersion int       `json:"schema_version"`
+	ID            string    `json:"id"`
+	CreatedAt     time.Time `json:"created_at"`
+	// SavedAt is when the result was saved as a baseline (zero otherwise):
+	// listings show it rather than the file's time, which a copy changes.
+	SavedAt   time.Time        `json:"saved_at,omitzero"`
+	Partial   bool             `json:"partial"`
+	Env       Env              `json:"env"`
+	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
 // ScenarioResult holds the runs of one scenario.
@@ -250,10 +254,12 @@ func (r *Result) WriteFile(path string) error {
 }
 
 // WriteFileAtomic writes data to path through a temporary file and a rename,
-// so readers see the old file or the new one, never a mix.
+// so readers see the old file or the new one, never a mix. Leftovers of
+// killed writers in the directory are removed first (CleanStaleTemps).
 func WriteFileAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	_, _ = CleanStaleTemps(dir, time.Now()) // best effort: the write matters
+	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return err
 	}
@@ -298,8 +304,10 @@ func ReadResult(path string) (*Result, error) {
 	return r, nil
 }
 
-// DecodeResult parses and validates a result document.
+// DecodeResult parses and validates a result document. A UTF-8 byte order
+// mark (some Windows editors add one) is skipped.
 func DecodeResult(data []byte) (*Result, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
 	var probe struct {
 		SchemaVersion *int `json:"schema_version"`
 	}
@@ -324,9 +332,37 @@ func DecodeResult(data []byte) (*Result, error) {
 			if run.Ops < 0 || run.Errors < 0 || run.Errors > run.Ops || run.ElapsedNs < 0 {
 				return nil, fmt.Errorf("malformed result: scenario %s run %d: inconsistent ops/errors/elapsed", s.Name, j)
 			}
+			if err := checkHistograms(run); err != nil {
+				return nil, fmt.Errorf("malformed result: scenario %s run %d: %w", s.Name, j, err)
+			}
 		}
 	}
 	return &r, nil
+}
+
+// utf8BOM is the UTF-8 encoding of U+FEFF.
+var utf8BOM = []byte("\ufeff")
+
+// checkHistograms decodes every recorded histogram of run, so a corrupt hdr
+// is refused when the file is read, by every command alike (merge needs
+// them; compare and report would otherwise use the summaries beside them
+// silently).
+func checkHistograms(run RunResult) error {
+	labels := make([]string, 0, len(run.Latency))
+	for label := range run.Latency {
+		labels = append(labels, label)
+	}
+	slices.Sort(labels)
+	for _, label := range labels {
+		ls := run.Latency[label]
+		if ls.Hdr == "" {
+			continue
+		}
+		if _, err := ls.Histogram(); err != nil {
+			return fmt.Errorf("latency %s: hdr is not a valid histogram: %w", label, err)
+		}
+	}
+	return nil
 }
 
 // jsonErr adds the line of a JSON syntax or type error.

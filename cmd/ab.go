@@ -113,6 +113,7 @@ func NewCmdAB(f *Factory, runF func(*ABOptions) error) *cobra.Command {
 	fl.StringArray("b-set", nil, "PARAM=VALUE for side B only (repeatable)")
 	fl.Uint64("seed", 0, "seed of the run order (default: random, printed)")
 	addSettingFlags(fl)
+	addAllowExecFlag(fl)
 	fl.Lookup("count").Usage = "runs per side, the samples compare uses"
 	fl.Lookup("count").DefValue = fmt.Sprint(DefaultABCount)
 	addCompareFlags(fl)

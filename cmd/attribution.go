@@ -168,6 +168,9 @@ func keepProfiles(store baseline.Store, name string, r *bench.Result) (warnings 
 			os.Remove(p)
 		}
 	}
+	if len(kept) == 0 {
+		os.Remove(dir) // only if empty: a save without profiles leaves no empty NAME.profiles/
+	}
 	return warnings, nil
 }
 

@@ -158,12 +158,15 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 	if err != nil {
 		return err
 	}
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' {
+	if t := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\ufeff"))); len(t) > 0 && t[0] != '{' {
 		return fmt.Errorf("%s: not a perfkit result: a baseline holds a perfkit result; for Go benchmark output keep the file and pass it to 'perfkit compare OLD NEW'", from)
 	}
 	r, err := bench.ReadResult(from)
 	if err != nil {
 		return err
+	}
+	if err := baseline.CheckRuns(r); err != nil {
+		return fmt.Errorf("%s: %w", from, err)
 	}
 	if r.Partial {
 		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s is a partial result (%s)\n", from, r.PartialReason())
@@ -184,9 +187,18 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 }
 
 func baselineList(f *Factory, store baseline.Store) error {
-	entries, err := store.List()
+	entries, broken, err := store.List()
 	if err != nil {
 		return err
+	}
+	// A broken baseline is named on stderr, and the listing of the others
+	// still succeeds (exit 0): 'baseline show' or 'compare' of the broken
+	// one fails with the same error.
+	for _, b := range broken {
+		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s (skipped; 'perfkit baseline rm NAME' removes it)\n", oneLine(b.Error()))
+	}
+	if len(entries) == 0 && len(broken) > 0 {
+		return nil
 	}
 	if len(entries) == 0 {
 		fmt.Fprintf(f.IO.ErrOut, "no baselines in %s ('perfkit baseline save' saves the newest result)\n", store.Dir)

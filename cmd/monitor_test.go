@@ -342,6 +342,17 @@ func TestRunServesMetricsAndDashboard(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("%s %s lacks %q", name, u, want)
 		}
+		// DNS rebinding: the same socket, another site's name.
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Host = "rebind.example:" + req.URL.Port()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("%s with Host %s: %s, want 421", name, req.Host, resp.Status)
+		}
 	}
 	go io.Copy(io.Discard, r)
 	if code := <-done; code != 0 {

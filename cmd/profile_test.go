@@ -570,7 +570,8 @@ func (s *syncBuffer) String() string {
 }
 
 func TestProfileWeb(t *testing.T) {
-	sandbox(t)
+	home := sandbox(t)
+	t.Setenv("PPROF_TMPDIR", "")
 	file := writeSynth(t, "cpu.pb.gz", "cpu", "nanoseconds", 10, map[string]int64{"main.webHot;main.main": 5_000_000})
 	var out, errOut syncBuffer
 	f := newFactory(&out, &errOut)
@@ -621,6 +622,11 @@ func TestProfileWeb(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("profile web did not stop with its context")
+	}
+	// pprof's driver keeps a copy of what it thinks was fetched in ~/pprof/:
+	// a local file is not copied anywhere.
+	if _, err := os.Stat(filepath.Join(home, "pprof")); !os.IsNotExist(err) || strings.Contains(errOut.String(), "Saved profile") {
+		t.Errorf("profile web left a copy in ~/pprof: %v; stderr %q", err, errOut.String())
 	}
 }
 

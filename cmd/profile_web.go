@@ -190,10 +190,13 @@ func (w *webFlags) Parse(usage func()) []string {
 var _ driver.FlagSet = (*webFlags)(nil)
 
 // webFetcher hands the driver the profile perfkit already read and checked.
+// It names no source URL: the driver takes a profile with one for a remote
+// fetch and keeps a copy of it in $PPROF_TMPDIR or ~/pprof/, which for a
+// local file would only litter the user's home.
 type webFetcher struct{ p *profile.Profile }
 
-func (f webFetcher) Fetch(src string, _, _ time.Duration) (*profile.Profile, string, error) {
-	return f.p.Copy(), src, nil
+func (f webFetcher) Fetch(string, time.Duration, time.Duration) (*profile.Profile, string, error) {
+	return f.p.Copy(), "", nil
 }
 
 // noSymbolizer leaves profiles as they are: Go writes them symbolized.

@@ -281,6 +281,9 @@ func (r *resolver) rawParams(name string, def *bench.Definition, sc *scenarioCon
 		if !ok {
 			continue
 		}
+		if err := r.checkExec(p, v, o); err != nil {
+			return nil, o.wrap(name, err)
+		}
 		parsed, err := p.Parse(v)
 		if err == nil && p.Check != nil {
 			err = p.Check(parsed)
@@ -291,6 +294,39 @@ func (r *resolver) rawParams(name string, def *bench.Definition, sc *scenarioCon
 		raw[p.Name] = v
 	}
 	return raw, nil
+}
+
+// allowExecKey is the flag, and as PERFKIT_ALLOW_EXEC the variable, that
+// lets commands from a config file run (a param declared Exec, e.g. agents
+// cmd). It is no config key: a config file cannot allow itself.
+const allowExecKey = "allow-exec"
+
+func addAllowExecFlag(fl *pflag.FlagSet) {
+	fl.Bool(allowExecKey, false, "run commands that come from a config file (agents cmd:); a command given on the command line needs no opt-in (env PERFKIT_ALLOW_EXEC)")
+}
+
+// checkExec refuses a command param (Exec) set by a config file unless the
+// user opted in with --allow-exec or PERFKIT_ALLOW_EXEC: ./perfkit.yaml is
+// loaded without being named, so a checked-out repository must not be able
+// to run a command of its choosing. Flags and variables are the user's own.
+func (r *resolver) checkExec(p bench.Param, raw any, o origin) error {
+	if !p.Exec || (o.layer != fromConfigTop && o.layer != fromScenario) || fmt.Sprint(raw) == "" {
+		return nil
+	}
+	if f := r.flags.Lookup(allowExecKey); f != nil && f.Changed {
+		if ok, _ := strconv.ParseBool(f.Value.String()); ok {
+			return nil
+		}
+	} else if env := os.Getenv(envName(allowExecKey)); env != "" {
+		ok, err := strconv.ParseBool(env)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want true or false", envName(allowExecKey), env)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("param %s: a command from a config file runs only with --%s (or %s=1)", p.Name, allowExecKey, envName(allowExecKey))
 }
 
 // resolveScenario builds a runnable scenario. The workload is built now, so a

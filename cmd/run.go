@@ -176,6 +176,7 @@ func addRunFlags(fl *pflag.FlagSet, params []*paramFlag) {
 	addProfileFlags(fl)
 	addMonitorFlags(fl)
 	addScaleFlags(fl)
+	addAllowExecFlag(fl)
 	for _, p := range params {
 		p.register(fl)
 	}

@@ -133,6 +133,11 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 	fail := func(err error) ([]bench.Scenario, []*bench.SweepStep, error) {
 		return nil, nil, o.wrap(name, err)
 	}
+	if p, ok := def.Param(sw.param); ok {
+		if err := r.checkExec(p, strings.Join(sw.values, ","), o); err != nil {
+			return fail(err)
+		}
+	}
 	for _, k := range sweepConflicts(sw.param) {
 		if f := r.flags.Lookup(k); f != nil && f.Changed {
 			return fail(fmt.Errorf("--%s %s and a sweep over %s: give one or the other", k, f.Value.String(), sw.param))

@@ -32,6 +32,11 @@ func ParseURL(s string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("%q: no host", u.Redacted())
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %s is not a port number from 1 to 65535", u.Redacted(), p)
+		}
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil

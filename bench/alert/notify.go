@@ -83,6 +83,9 @@ func CheckWebhookURL(s string) error {
 	if u.Host == "" {
 		return fmt.Errorf("webhook url %q: no host", redactURL(s))
 	}
+	if err := bench.CheckURLPort(u); err != nil {
+		return fmt.Errorf("webhook url %q: %w", redactURL(s), err)
+	}
 	return nil
 }
 

@@ -104,7 +104,8 @@ func (e *NotFoundError) Is(target error) bool { return target == fs.ErrNotExist 
 type Entry struct {
 	Name string
 	Path string
-	// Saved is when the baseline was written (the file's time).
+	// Saved is when the baseline was saved: the saved_at the file holds, or
+	// the file's time for baselines saved before perfkit recorded it.
 	Saved time.Time
 	// Result is the baseline itself.
 	Result *bench.Result
@@ -112,7 +113,9 @@ type Entry struct {
 
 // Save stores r as baseline name, atomically: a reader (or a racing save)
 // sees the old file or a new one, whole. A copy goes to the history, named
-// by the save time and the result's git commit. It returns the entry saved.
+// by the save time and the result's git commit. The save time is recorded
+// in the file (saved_at). A result without a single run is refused: it
+// could never be compared against. It returns the entry saved.
 func (s Store) Save(name string, r *bench.Result) (Entry, error) {
 	if err := ValidateName(name); err != nil {
 		return Entry{}, err
@@ -120,7 +123,13 @@ func (s Store) Save(name string, r *bench.Result) (Entry, error) {
 	if r == nil {
 		return Entry{}, errors.New("no result to save")
 	}
+	if err := CheckRuns(r); err != nil {
+		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
+	}
 	now := s.now().UTC()
+	saved := *r
+	saved.SavedAt = now
+	r = &saved
 	for _, d := range []string{s.Dir, filepath.Join(s.historyDir(), name)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
@@ -176,7 +185,25 @@ func (s Store) Get(name string) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
 	}
-	return Entry{Name: name, Path: path, Saved: st.ModTime(), Result: r}, nil
+	saved := st.ModTime()
+	if !r.SavedAt.IsZero() {
+		saved = r.SavedAt
+	}
+	return Entry{Name: name, Path: path, Saved: saved, Result: r}, nil
+}
+
+// CheckRuns refuses a result that holds no run at all: Save does, and
+// callers that prepare a save (copying its profiles) check first.
+func CheckRuns(r *bench.Result) error {
+	for _, sc := range r.Scenarios {
+		if len(sc.Runs) > 0 {
+			return nil
+		}
+	}
+	if len(r.Scenarios) == 0 {
+		return errors.New("the result has no scenarios: nothing was measured, so there is nothing to compare against")
+	}
+	return fmt.Errorf("the result has no runs (%d scenarios, none measured): a baseline needs at least one run", len(r.Scenarios))
 }
 
 // Names lists the saved baselines, sorted.
@@ -199,22 +226,26 @@ func (s Store) Names() ([]string, error) {
 	return out, nil
 }
 
-// List reads every baseline. One that cannot be read is an error naming it:
-// a listing that silently skipped a broken baseline would hide it.
-func (s Store) List() ([]Entry, error) {
+// List reads every baseline. One that cannot be read does not hide the
+// others: it is left out of the entries and reported in broken, an error
+// naming it, for the caller to warn about. Leftovers of killed saves in the
+// store are removed first (bench.CleanStaleTemps).
+func (s Store) List() (entries []Entry, broken []error, err error) {
+	_, _ = bench.CleanStaleTemps(s.Dir, time.Now()) // best effort; file times are real, so is this clock
 	names, err := s.Names()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]Entry, 0, len(names))
+	entries = make([]Entry, 0, len(names))
 	for _, n := range names {
 		e, err := s.Get(n)
 		if err != nil {
-			return nil, err
+			broken = append(broken, err)
+			continue
 		}
-		out = append(out, e)
+		entries = append(entries, e)
 	}
-	return out, nil
+	return entries, broken, nil
 }
 
 // Remove deletes baseline name; its history stays.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,9 +120,9 @@ func TestListRemove(t *testing.T) {
 	// Not baselines: a temp file of an interrupted save, another extension.
 	os.WriteFile(filepath.Join(s.Dir, ".a.json.tmp-123"), []byte("{"), 0o644)
 	os.WriteFile(filepath.Join(s.Dir, "notes.txt"), []byte("x"), 0o644)
-	list, err := s.List()
-	if err != nil {
-		t.Fatal(err)
+	list, broken, err := s.List()
+	if err != nil || broken != nil {
+		t.Fatal(err, broken)
 	}
 	var names []string
 	for _, e := range list {
@@ -142,10 +143,14 @@ func TestListRemove(t *testing.T) {
 	if h, _ := s.History("b"); len(h) != 1 {
 		t.Errorf("rm must keep the history: %v", h)
 	}
-	// A broken baseline is named, not skipped.
+	// A broken baseline is named, and does not hide the others.
 	os.WriteFile(s.Path("broken"), []byte(`{"schema_version": 1, `), 0o644)
-	if _, err := s.List(); err == nil || !strings.Contains(err.Error(), "baseline broken") {
-		t.Errorf("list with a broken baseline: %v", err)
+	list, broken, err = s.List()
+	if err != nil || len(broken) != 1 || !strings.Contains(broken[0].Error(), "baseline broken") {
+		t.Errorf("list with a broken baseline: %v, %v", err, broken)
+	}
+	if len(list) != 2 || list[0].Name != "a" || list[1].Name != "c" {
+		t.Errorf("list with a broken baseline must keep the others: %+v", list)
 	}
 	if err := s.Remove("broken"); err != nil {
 		t.Errorf("a broken baseline must still be removable: %v", err)
@@ -257,5 +262,88 @@ func TestNewest(t *testing.T) {
 	got, err := Newest(dir)
 	if err != nil || filepath.Base(got) != "20260101T000000Z-b.json" {
 		t.Errorf("newest %s %v", got, err)
+	}
+}
+
+// A save killed mid-write leaves a temp file: the next save or listing of
+// the store removes it, once its writer is gone or it is old; a live
+// writer's fresh temp file stays.
+func TestStaleTempsCleaned(t *testing.T) {
+	s := Open(filepath.Join(t.TempDir(), "baselines"))
+	if _, err := s.Save("a", sample("a")); err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	old := filepath.Join(s.Dir, ".a.json.tmp-123456")
+	gone := filepath.Join(s.Dir, fmt.Sprintf(".a.json.tmp-%d-42", dead.Process.Pid))
+	live := filepath.Join(s.Dir, fmt.Sprintf(".a.json.tmp-%d-43", os.Getpid()))
+	for _, p := range []string{old, gone, live} {
+		if err := os.WriteFile(p, []byte(`{"schema_version": 1, "sce`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	os.Chtimes(old, hourAgo, hourAgo)
+	if _, _, err := s.List(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{old, gone} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: stale temp file left after list: %v", filepath.Base(p), err)
+		}
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live writer's temp file was removed: %v", err)
+	}
+	// The next save cleans too.
+	os.WriteFile(old, []byte("x"), 0o644)
+	os.Chtimes(old, hourAgo, hourAgo)
+	if _, err := s.Save("b", sample("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temp file left after save: %v", err)
+	}
+}
+
+// The listing shows when the baseline was saved, as the file says, not the
+// file's time (a copy or a checkout changes that).
+func TestSavedTimeFromFile(t *testing.T) {
+	at := time.Date(2026, 11, 2, 12, 30, 0, 0, time.UTC)
+	s := Store{Dir: filepath.Join(t.TempDir(), "baselines"), Now: func() time.Time { return at }}
+	if _, err := s.Save("a", sample("a")); err != nil {
+		t.Fatal(err)
+	}
+	later := at.Add(30 * 24 * time.Hour)
+	os.Chtimes(s.Path("a"), later, later)
+	list, _, err := s.List()
+	if err != nil || len(list) != 1 {
+		t.Fatal(err, list)
+	}
+	if !list[0].Saved.Equal(at) {
+		t.Errorf("saved %v, want %v (the time in the file)", list[0].Saved, at)
+	}
+	if !list[0].Result.SavedAt.Equal(at) {
+		t.Errorf("saved_at %v", list[0].Result.SavedAt)
+	}
+}
+
+func TestSaveRefusesNoRuns(t *testing.T) {
+	s := Open(filepath.Join(t.TempDir(), "baselines"))
+	empty := sample("e")
+	empty.Scenarios[0].Runs = nil
+	if _, err := s.Save("e", empty); err == nil || !strings.Contains(err.Error(), "no runs") {
+		t.Errorf("save of a result without runs: %v", err)
+	}
+	none := sample("n")
+	none.Scenarios = nil
+	if _, err := s.Save("n", none); err == nil || !strings.Contains(err.Error(), "no scenarios") {
+		t.Errorf("save of a result without scenarios: %v", err)
+	}
+	if n, _ := s.Names(); len(n) != 0 {
+		t.Errorf("refused saves wrote %v", n)
 	}
 }

@@ -55,6 +55,16 @@ func decodeGoBench(data []byte, name string) (*Source, error) {
 					return nil, &benchfmt.SyntaxError{FileName: file, Line: ln,
 						Msg: fmt.Sprintf("Benchmark%s: %v %s: %v", full, val, unit, stats.ErrNotFinite)}
 				}
+				if v.Value < 0 {
+					// No go test measurement (time, bytes, allocs, a rate)
+					// is negative: the line is corrupt or hand-edited.
+					val, unit := v.Value, v.Unit
+					if v.OrigUnit != "" {
+						val, unit = v.OrigValue, v.OrigUnit // as written
+					}
+					return nil, &benchfmt.SyntaxError{FileName: file, Line: ln,
+						Msg: fmt.Sprintf("Benchmark%s: %v %s: a benchmark value must not be negative", full, val, unit)}
+				}
 				if !slices.Contains(units, v.Unit) {
 					units = append(units, v.Unit)
 				}

@@ -108,8 +108,10 @@ func Load(path string) (*Source, error) {
 }
 
 // Decode reads a perfkit result (JSON, starting with "{") or Go benchmark
-// text. name labels the source and positions Go syntax errors.
+// text, either after a UTF-8 byte order mark. name labels the source and
+// positions Go syntax errors.
 func Decode(data []byte, name string) (*Source, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // a UTF-8 BOM some editors add
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, errors.New("empty file: expected a perfkit result or `go test -bench` output")

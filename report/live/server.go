@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -40,7 +42,8 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Listen checks addr and binds it.
+// Listen checks addr and binds it. The listener remembers what was asked
+// for, so that Serve answers only requests addressed to it (HostGuard).
 func Listen(addr string, allowRemote bool) (net.Listener, error) {
 	if err := CheckAddr(addr, allowRemote); err != nil {
 		return nil, err
@@ -53,7 +56,64 @@ func Listen(addr string, allowRemote bool) (net.Listener, error) {
 		}
 		return nil, fmt.Errorf("address %q: %w", addr, err)
 	}
-	return ln, nil
+	b := &boundListener{Listener: ln, allowRemote: allowRemote}
+	b.host, _, _ = net.SplitHostPort(addr)
+	if allowRemote {
+		b.hostname, _ = os.Hostname()
+	}
+	return b, nil
+}
+
+// boundListener is a listener with what the user bound it to.
+type boundListener struct {
+	net.Listener
+	host        string // as given: "127.0.0.1", "localhost", "metrics.internal", ""
+	allowRemote bool
+	hostname    string // the machine's name, with allowRemote
+}
+
+// HostGuard answers only requests whose Host header names this server: a
+// loopback name or address (localhost, 127.0.0.1, [::1]) with the port it
+// listens on, or, when the user let remote machines in (allowRemote), also
+// the host they bound, the machine's hostname or any IP address. Anything
+// else gets 421 Misdirected Request. This stops DNS rebinding: a web page
+// from another site whose name was made to resolve to 127.0.0.1 reaches
+// the port, but its requests carry its own name as Host. A request without
+// Host (HTTP/1.0, no browser sends one) is answered.
+func HostGuard(h http.Handler, bound net.Addr, boundHost string, allowRemote bool, hostname string) http.Handler {
+	_, port, _ := net.SplitHostPort(bound.String())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == "" || hostAllowed(r.Host, port, boundHost, allowRemote, hostname) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, fmt.Sprintf("perfkit: Host %q is not this server: open http://127.0.0.1:%s/ (perfkit answers only the names it was bound to)", r.Host, port), http.StatusMisdirectedRequest)
+	})
+}
+
+func hostAllowed(hostport, port, boundHost string, allowRemote bool, hostname string) bool {
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, p = hostport, "" // no port: the scheme's default
+	}
+	if p != port && !(p == "" && port == "80") {
+		return false
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if isLoopback(host) {
+		return true
+	}
+	if !allowRemote {
+		return false
+	}
+	if boundHost != "" && strings.EqualFold(host, strings.Trim(boundHost, "[]")) {
+		return true
+	}
+	if net.ParseIP(host) != nil {
+		return true // an address is no rebinding: the page's origin is then this server
+	}
+	hostname = strings.ToLower(hostname)
+	return hostname != "" && (host == hostname || strings.HasPrefix(host, hostname+"."))
 }
 
 // Server serves a handler on a listener until Close; it owns its goroutine.
@@ -63,8 +123,14 @@ type Server struct {
 	done chan error
 }
 
-// Serve starts serving h on ln.
+// Serve starts serving h on ln, behind HostGuard: with what Listen was
+// asked for, or loopback names only for another listener.
 func Serve(ln net.Listener, h http.Handler) *Server {
+	if b, ok := ln.(*boundListener); ok {
+		h = HostGuard(h, ln.Addr(), b.host, b.allowRemote, b.hostname)
+	} else {
+		h = HostGuard(h, ln.Addr(), "", false, "")
+	}
 	s := &Server{
 		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
 		ln:   ln,

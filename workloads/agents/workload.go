@@ -79,7 +79,7 @@ func Definition() bench.Definition {
 			{Name: "latency", Kind: bench.DistKind, Default: DefaultLatency, Help: "io agents: sleep per agent (e.g. fixed:5ms, uniform:1ms..10ms, lognormal:p50=50ms,p99=800ms)"},
 			{Name: "fail-rate", Kind: bench.Float, Default: "0", Help: "share of agents that fail after their work (e.g. 0.05 or 5%)", Check: checkRate("fail-rate")},
 			{Name: "panic-rate", Kind: bench.Float, Default: "0", Help: "share of agents that panic after their work (recovered by the executor)", Check: checkRate("panic-rate")},
-			{Name: "cmd", Kind: bench.String, Help: "kind exec: command each agent runs, split into words like a shell without expansion (e.g. sh -c 'sleep 0.01'); its program must be on PATH", Redact: redactCommand, Check: checkCmd},
+			{Name: "cmd", Kind: bench.String, Help: "kind exec: command each agent runs, split into words like a shell without expansion (e.g. sh -c 'sleep 0.01'); its program must be on PATH", Redact: redactCommand, Check: checkCmd, Exec: true},
 			{Name: "agent-timeout", Kind: bench.Duration, Default: "0s", Help: "per-agent timeout; a process past it is killed with its process group (0: only the op's --timeout)", Check: checkTimeout},
 		},
 		New: func(v bench.Values) (bench.Workload, error) {

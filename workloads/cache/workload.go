@@ -164,6 +164,9 @@ func checkRedisURL(s string) error {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") || (u.Scheme != "unix" && u.Host == "") {
 		return fmt.Errorf("bad redis URL %q: want redis://[user:password@]host:port/db, rediss://… or unix:///path", RedactURL(s))
 	}
+	if err := bench.CheckURLPort(u); err != nil {
+		return fmt.Errorf("bad redis URL %q: %w", RedactURL(s), err)
+	}
 	if _, err := redis.ParseURL(s); err != nil {
 		return fmt.Errorf("bad redis URL %q: %w", RedactURL(s), err)
 	}

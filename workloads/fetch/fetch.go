@@ -188,6 +188,9 @@ func parseURL(s string) (*url.URL, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("bad url %q: want an http:// or https:// URL with a host (e.g. http://127.0.0.1:8080/health)", redactURL(s))
 	}
+	if err := bench.CheckURLPort(u); err != nil {
+		return nil, fmt.Errorf("bad url %q: %w", redactURL(s), err)
+	}
 	if u.Path == "" {
 		u.Path = "/"
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/perfkit/perfkit/bench"
 )
 
 // protocol is what one round trip on a connection is.
@@ -66,6 +68,9 @@ func parseTarget(s string) (target, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		return target{}, fmt.Errorf("target %q is not a URL (accepted: %s)", shown, acceptedTargets)
+	}
+	if err := bench.CheckURLPort(u); err != nil {
+		return target{}, fmt.Errorf("target %q: %w", shown, err)
 	}
 	t := target{shown: shown}
 	switch u.Scheme {
