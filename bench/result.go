@@ -146,6 +146,7 @@ type RunResult struct {
 	Schedule       *ScheduleStats            `json:"schedule,omitempty"`
 	Intervals      []IntervalSummary         `json:"intervals"`
 	Resources      Resources                 `json:"resources"`
+	AbandonedOps   int64                     `json:"abandoned_ops,omitempty"` // in flight past the grace, never returned (also canceled errors)
 }
 
 // ScheduleStats describe how well the open model kept its schedule.
