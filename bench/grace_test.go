@@ -108,8 +108,33 @@ func TestHangingOpsCanceledAtEndOfWindow(t *testing.T) {
 	}
 }
 
-// An op started in the warmup that hangs through the window still counts:
-// it held its worker the whole time.
+// An op started in the warmup that hangs through the window still counts,
+// whether it returns when cut or is abandoned: it held its worker the whole
+// time.
+func TestHangingOpFromWarmupCounts(t *testing.T) {
+	for _, honour := range []bool{true, false} {
+		h := newHanging(honour)
+		sc := scenario(h, func(s *Settings) {
+			s.Timeout = 0
+			s.Concurrency = 2
+			s.Warmup = 50 * time.Millisecond
+			s.Grace = 10 * time.Millisecond
+		})
+		for _, rate := range []float64{0, 1000} {
+			sc.Settings.Rate = rate
+			run := runBounded(t, context.Background(), sc).Runs[0]
+			want := int64(0)
+			if !honour {
+				want = run.Ops
+			}
+			if run.Ops < 1 || run.Ops > 2 || run.AbandonedOps != want || run.ErrorsByKind[KindCanceled] != run.Ops {
+				t.Errorf("honour ctx %v, rate %v: ops %d, abandoned %d, by kind %v", honour, rate, run.Ops, run.AbandonedOps, run.ErrorsByKind)
+			}
+		}
+		h.unblock()
+	}
+}
+
 func TestAbandonedOpFromWarmupCounts(t *testing.T) {
 	h := newHanging(false)
 	defer h.unblock()

@@ -377,6 +377,15 @@ func (ws *workerState) abandon() {
 	ws.r.col.add(ws.w.ID, iv, math.MaxInt, true)
 }
 
+// measureCut moves a worker still in the warmup to the measured run, for
+// an op that began in the warmup and was cut at the end of the grace: like
+// an abandoned one, it held its worker through the window, and it counts.
+func (ws *workerState) measureCut() {
+	ws.w.iv.reset()
+	ws.idx = 0
+	ws.w.iv.idx = 0
+}
+
 // errKind is the kind an op's error counts under: canceled for any op that
 // failed once the grace ran out and ops were cancelled.
 func (r *runner) errKind(err error) string {
@@ -487,6 +496,9 @@ func (ws *workerState) closedLoop() {
 		}
 		t1 := r.now()
 		octx.end()
+		if ws.idx < 0 && r.cut.Load() {
+			ws.measureCut()
+		}
 		iv := w.iv
 		lat := t1 - t0
 		record(iv.hists[label], lat)
@@ -570,6 +582,12 @@ func (ws *workerState) openLoop() {
 		}
 		t1 := r.now()
 		octx.end()
+		if !measured && r.cut.Load() {
+			measured = true
+			if ws.idx < 0 {
+				ws.measureCut()
+			}
+		}
 		if measured {
 			iv := w.iv
 			lag := start - intended

@@ -139,3 +139,29 @@ func TestFullTmpfs(t *testing.T) {
 		t.Fatalf("baseline save into a full disk: exit %d\n%s", code, errOut)
 	}
 }
+
+// A sweep and a capacity search save through the same path: results first,
+// then exit 3 naming the path and the fallback.
+func TestFailedSaveSweepAndSearch(t *testing.T) {
+	for name, extra := range map[string][]string{
+		"sweep":  {"--sweep", "concurrency=1,2"},
+		"search": {"--find-max-rate", "--slo", "p99<1s", "-r", "50", "--max-rate", "100", "--timeout", "2s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sandbox(t)
+			t.Setenv("TMPDIR", t.TempDir())
+			code, out, errOut := cliWith(t, context.Background(), func(f *Factory) { f.WriteResult = fullDisk("r.json") },
+				args([]string{"run", "fetch", "-o", "r.json"}, tiny, extra)...)
+			if code != ExitMeasure || !strings.Contains(out, "SCENARIO") {
+				t.Fatalf("exit %d, want 3 with the table\n%s%s", code, errOut, out)
+			}
+			m := fallbackRE.FindStringSubmatch(errOut)
+			if !strings.Contains(errOut, "writing result r.json: no space left on device") || m == nil {
+				t.Fatalf("stderr:\n%s", errOut)
+			}
+			if _, err := bench.ReadResult(m[1]); err != nil {
+				t.Fatalf("fallback: %v", err)
+			}
+		})
+	}
+}
