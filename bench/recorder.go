@@ -76,15 +76,15 @@ func (l layout) newInterval() *interval {
 type interval struct {
 	idx int // interval index the data belongs to
 
-	ops    int64
-	errs   int64
-	busyNs int64 // sum of service times (in-flight by Little's law)
-	// abandoned ops never returned within the grace (also in ops and errs)
-	abandoned int64
-	hists     []*hdrhistogram.Histogram
-	phase0    int
-	counters  []int64
-	errKinds  map[string]int64
+	ops      int64
+	errs     int64
+	busyNs   int64 // sum of service times (in-flight by Little's law)
+	hists    []*hdrhistogram.Histogram
+	phase0   int
+	counters []int64
+	errKinds map[string]int64
+
+	abandoned int64 // ops that never returned within the grace (also in ops and errs)
 
 	// open model, measured ops only
 	started       int64

@@ -54,7 +54,9 @@ const abandonWait = time.Second
 // ops are still in flight at the end of the grace, the engine cancels their
 // context and calls Abort, which must make them return soon (close the
 // connections they wait on, for instance) and leave the workload usable for
-// the next run.
+// the next run. An op that still does not return is abandoned: whatever it
+// records afterwards (Worker.Count, Worker.Phase) is dropped, so an op
+// whose context is done should return without recording.
 type Aborter interface {
 	Abort()
 }
