@@ -546,6 +546,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return err
 	}
 	if saveErr != nil {
+		if failed != nil { // said too, though the failed save decides the exit code
+			fmt.Fprintf(stderr, "perfkit: %s\n", oneLine(failed.Error()))
+		}
 		return saveErr
 	}
 	if failed == nil && opts.Compare != nil {
