@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -82,17 +83,36 @@ func cliBounded(t *testing.T, args ...string) (int, string, string) {
 	return 0, "", ""
 }
 
-func TestHangingTargetNoTimeoutEnds(t *testing.T) {
-	sandbox(t)
-	url, _ := hangingTarget(t)
-	code, out, errOut := cliBounded(t, "run", "fetch", "--url", url, "-d", "1s", "--warmup", "0", "--timeout", "0",
-		"--grace", "200ms", "-c", "2", "-o", "r.json")
-	if code != ExitMeasure { // every op failed (DESIGN.md, exit codes)
-		t.Fatalf("exit %d, want 3\n%s%s", code, errOut, out)
-	}
-	run := readResult(t, "r.json").Scenarios[0].Runs[0]
-	if run.Ops == 0 || run.ErrorsByKind[bench.KindCanceled] != run.Ops {
-		t.Fatalf("ops %d, errors by kind %v: want every op canceled", run.Ops, run.ErrorsByKind)
+func TestHangingTargetEnds(t *testing.T) {
+	for _, tc := range []struct {
+		timeout, kind string
+	}{
+		{"0", bench.KindCanceled},    // no timeout: cut at the end of the grace
+		{"300ms", bench.KindTimeout}, // ops time out on their own
+	} {
+		t.Run("timeout="+tc.timeout, func(t *testing.T) {
+			sandbox(t)
+			url, _ := hangingTarget(t)
+			code, out, errOut := cliBounded(t, "run", "fetch", "--url", url, "-d", "1s", "--warmup", "0", "--timeout", tc.timeout,
+				"--grace", "200ms", "-c", "2", "-o", "r.json")
+			if code != ExitMeasure { // every op failed (DESIGN.md, exit codes)
+				t.Fatalf("exit %d, want 3\n%s%s", code, errOut, out)
+			}
+			if !strings.Contains(out, "SCENARIO") {
+				t.Errorf("no table:\n%s", out)
+			}
+			// Ops in flight at the end are cut after the grace (shorter than
+			// the timeout here): canceled; the others failed by kind.
+			run := readResult(t, "r.json").Scenarios[0].Runs[0]
+			k := run.ErrorsByKind
+			failed := k[bench.KindCanceled]
+			if tc.kind != bench.KindCanceled {
+				failed += k[tc.kind]
+			}
+			if run.Ops == 0 || k[tc.kind] == 0 || failed != run.Ops || run.Errors != run.Ops {
+				t.Fatalf("ops %d, errors by kind %v: want every op %s or canceled", run.Ops, k, tc.kind)
+			}
+		})
 	}
 }
 
@@ -130,13 +150,21 @@ func buildPerfkit(t *testing.T, dir string) string {
 // loaded machine's slack) and save the partial result.
 func TestSignalEndsHangingRun(t *testing.T) {
 	bin := buildPerfkit(t, t.TempDir())
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		sig    syscall.Signal
+		warmup string
+	}{
+		{syscall.SIGINT, "0"},   // while measuring
+		{syscall.SIGTERM, "0"},  // while measuring
+		{syscall.SIGINT, "10m"}, // in the warmup: the cut ops still count
+	} {
+		sig := tc.sig
+		t.Run(sig.String()+"/warmup="+tc.warmup, func(t *testing.T) {
 			dir := sandbox(t)
 			url, accepted := hangingTarget(t)
 			out := filepath.Join(dir, "r.json")
 			var stdout, stderr bytes.Buffer
-			cmd := exec.Command(bin, "run", "fetch", "--url", url, "-d", "10m", "--warmup", "0", "--timeout", "0",
+			cmd := exec.Command(bin, "run", "fetch", "--url", url, "-d", "10m", "--warmup", tc.warmup, "--timeout", "0",
 				"--grace", "300ms", "-c", "2", "-o", out)
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {
