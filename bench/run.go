@@ -75,8 +75,9 @@ const (
 // back marked Partial with what was measured. Ops still in flight at the end
 // of the grace, after a stop or after the measured window, are cancelled and,
 // if they do not return within abandonWait, abandoned: counted as canceled
-// errors and in RunResult.AbandonedOps, so every run ends. The error is non-nil only when nothing could be measured
-// (a *SetupError) or the settings are invalid.
+// errors and in RunResult.AbandonedOps, so every run with a duration ends.
+// The error is non-nil only when nothing could be measured (a *SetupError)
+// or the settings are invalid.
 func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, error) {
 	set := sc.Settings
 	if err := set.Validate(); err != nil {
