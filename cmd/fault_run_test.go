@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -204,5 +205,18 @@ func TestSignalEndsHangingRun(t *testing.T) {
 				t.Errorf("no table on stdout:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+func TestGraceBadInput(t *testing.T) {
+	sandbox(t)
+	for _, v := range []string{"-1s", "abc"} {
+		code, out, errOut := cli(t, "run", "fetch", "-d", "100ms", "--grace", v, "-o", "r.json")
+		if code != ExitUsage || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, v) {
+			t.Errorf("--grace %s: exit %d, stdout %q, stderr %q: want exit 2 and one line naming the value", v, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat("r.json"); err == nil {
+		t.Error("a result was written")
 	}
 }
