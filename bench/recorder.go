@@ -84,6 +84,8 @@ type interval struct {
 	counters []int64
 	errKinds map[string]int64
 
+	abandoned int64 // ops that never returned within the grace (also in ops and errs)
+
 	// open model, measured ops only
 	started       int64
 	late          int64
@@ -103,7 +105,7 @@ func record(h *hdrhistogram.Histogram, v int64) {
 func (iv *interval) recordPhase(p int, v int64) { record(iv.hists[iv.phase0+p], v) }
 
 func (iv *interval) reset() {
-	iv.ops, iv.errs, iv.busyNs = 0, 0, 0
+	iv.ops, iv.errs, iv.busyNs, iv.abandoned = 0, 0, 0, 0
 	iv.started, iv.late, iv.generatorLate, iv.lastStart = 0, 0, 0, 0
 	for _, h := range iv.hists {
 		if h.TotalCount() > 0 {
@@ -118,6 +120,7 @@ func (iv *interval) reset() {
 func (iv *interval) merge(o *interval) {
 	iv.ops += o.ops
 	iv.errs += o.errs
+	iv.abandoned += o.abandoned
 	iv.busyNs += o.busyNs
 	iv.started += o.started
 	iv.late += o.late

@@ -154,7 +154,8 @@ type RunResult struct {
 	Intervals      []IntervalSummary         `json:"intervals"`
 	Resources      Resources                 `json:"resources"`
 	// Contention is how busy the machine was (Linux; absent elsewhere).
-	Contention *Contention `json:"contention,omitempty"`
+	Contention   *Contention `json:"contention,omitempty"`
+	AbandonedOps int64       `json:"abandoned_ops,omitempty"` // in flight past the grace, never returned (also canceled errors)
 }
 
 // ScheduleStats describe how well the open model kept its schedule.

@@ -43,15 +43,39 @@ const (
 	MaxCPUSaturation = 0.95
 )
 
-// stopGrace bounds how long ops in flight may run after a graceful stop when
-// no per-op timeout is set.
-const stopGrace = 10 * time.Second
+// abandonWait is how long ops cancelled at the end of the grace get to
+// return before the run ends without them (see runner.supervise).
+const abandonWait = time.Second
+
+// Aborter is a Workload whose ops may not return promptly when their context
+// is cancelled (a client that takes no context, such as fasthttp's Do). When
+// ops are still in flight at the end of the grace, the engine cancels their
+// context and calls Abort, which must make them return soon (close the
+// connections they wait on, for instance) and leave the workload usable for
+// the next run. An op that still does not return is abandoned: whatever it
+// records afterwards (Worker.Count, Worker.Phase) is dropped, so an op
+// whose context is done should return without recording.
+type Aborter interface {
+	Abort()
+}
+
+// Op states of a worker (workerState.inOp): whether the op in flight, if
+// any, still belongs to the worker or was abandoned by the run.
+const (
+	opIdle int32 = iota
+	opRunning
+	opAbandoned
+)
 
 // Run measures a scenario: Settings.Count independent runs, each a warmup then
 // a measured part. Cancelling ctx stops gracefully: no new ops start, ops in
-// flight finish or time out, and the result comes back marked Partial with
-// what was measured. The error is non-nil only when nothing could be measured
-// (a *SetupError) or the settings are invalid.
+// flight get the grace (Settings.StopGrace) to finish, and the result comes
+// back marked Partial with what was measured. Ops still in flight at the end
+// of the grace, after a stop or after the measured window, are cancelled and,
+// if they do not return within abandonWait, abandoned: counted as canceled
+// errors and in RunResult.AbandonedOps, so every run with a duration ends.
+// The error is non-nil only when nothing could be measured (a *SetupError)
+// or the settings are invalid.
 func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, error) {
 	set := sc.Settings
 	if err := set.Validate(); err != nil {
@@ -98,6 +122,7 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		_ = wl.Teardown(context.WithoutCancel(ctx))
 		return res, err
 	}
+	var leftovers []<-chan struct{} // runs whose abandoned ops had not returned
 	for i := 0; i < set.Count; i++ {
 		if ctx.Err() != nil {
 			res.Partial = true
@@ -105,6 +130,9 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		}
 		r := newRunner(ctx, sc, wl, setup, i, obs)
 		run := r.run()
+		if r.leftover != nil {
+			leftovers = append(leftovers, r.leftover)
+		}
 		if d, ok := wl.(Deriver); ok {
 			run.Derived = d.Derive(&run)
 		}
@@ -116,6 +144,20 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 	}
 	if err := wl.Teardown(context.WithoutCancel(ctx)); err != nil {
 		res.Notes = append(res.Notes, "teardown: "+err.Error())
+	}
+	// Teardown usually unblocks abandoned ops (it closes what they wait on);
+	// wait for their goroutines a little, and say so if they still hang.
+	if len(leftovers) > 0 {
+		wait := time.NewTimer(abandonWait)
+		defer wait.Stop()
+		for _, done := range leftovers {
+			select {
+			case <-done:
+			case <-wait.C:
+				res.Notes = append(res.Notes, "abandoned ops had not returned after teardown: their goroutines are left running")
+				return res, nil
+			}
+		}
 	}
 	return res, nil
 }
@@ -170,6 +212,13 @@ type runner struct {
 	stopped chan struct{} // closed with stop set
 	stopAt  atomic.Int64  // when the graceful stop came (ns since base), 0 if none
 	col     *collector
+
+	// cut is set when the grace ran out and ops in flight were cancelled:
+	// an op failing after it counts as canceled, whatever its error.
+	cut atomic.Bool
+	// leftover, when ops were abandoned, is closed once every worker
+	// goroutine has returned.
+	leftover <-chan struct{}
 
 	// closed model, iterations mode: measured ops not yet claimed
 	remaining atomic.Int64
@@ -226,8 +275,8 @@ func (r *runner) run() RunResult {
 	r.begin() // sets base; --start-at and shard schedule phase
 	startedAt := r.base.Add(time.Duration(r.measureStart))
 
-	// A graceful stop: no new ops; ops in flight get their timeout (or a
-	// bounded grace) before their context is cancelled.
+	// A graceful stop: no new ops; ops in flight get the grace (see
+	// supervise).
 	stopWatch := context.AfterFunc(r.ctx, func() {
 		r.stopAt.Store(r.now())
 		r.stop.Store(true)
@@ -235,11 +284,6 @@ func (r *runner) run() RunResult {
 		for _, ws := range workers {
 			ws.precise.wake()
 		}
-		grace := r.set.Timeout
-		if grace <= 0 {
-			grace = stopGrace
-		}
-		time.AfterFunc(grace, opCancel)
 	})
 	defer stopWatch()
 
@@ -251,16 +295,105 @@ func (r *runner) run() RunResult {
 	}
 	colDone := make(chan struct{})
 	go func() { col.loop(); close(colDone) }()
-	wg.Wait()
+	// The waiter outlives the run only when ops were abandoned: then Run
+	// waits for it after Teardown, within a bound.
+	workersDone := make(chan struct{})
+	go func() { wg.Wait(); close(workersDone) }()
+	if r.supervise(workers, workersDone, opCancel) {
+		r.leftover = workersDone
+	}
+	<-colDone
 	for _, ws := range workers {
 		ws.octx.release()
 		ws.precise.close()
 	}
-	<-colDone
 
 	run := col.result(startedAt)
 	run.Index = r.index
 	return run
+}
+
+// supervise bounds the run: once the measured window is over (duration
+// mode) or a graceful stop came, ops in flight get the grace to finish;
+// then their context is cancelled (and the workload's Abort called); ops
+// that still have not returned after abandonWait are abandoned: counted as
+// canceled for their worker, which the run no longer waits for. It returns
+// true if it abandoned any op; their goroutines run on until the ops return.
+func (r *runner) supervise(workers []*workerState, done <-chan struct{}, cancel func()) bool {
+	var end <-chan time.Time
+	if !r.iterations {
+		t := time.NewTimer(max(time.Until(r.base.Add(time.Duration(r.measureEnd))), 0))
+		defer t.Stop()
+		end = t.C
+	}
+	select {
+	case <-done:
+		return false
+	case <-end:
+	case <-r.stopped:
+	}
+	grace := time.NewTimer(r.set.StopGrace())
+	defer grace.Stop()
+	select {
+	case <-done:
+		return false
+	case <-grace.C:
+	}
+	r.cut.Store(true)
+	cancel()
+	if a, ok := r.wl.(Aborter); ok {
+		a.Abort()
+	}
+	wait := time.NewTimer(abandonWait)
+	defer wait.Stop()
+	select {
+	case <-done:
+		return false
+	case <-wait.C:
+	}
+	abandoned := false
+	for _, ws := range workers {
+		if ws.inOp.CompareAndSwap(opRunning, opAbandoned) {
+			ws.abandon()
+			abandoned = true
+		}
+	}
+	return abandoned
+}
+
+// abandon counts the worker's op in flight as canceled and hands its last
+// interval over, in the worker's place: after the CompareAndSwap that
+// abandoned the op, the worker touches none of its state again. An op that
+// began in the warmup counts too: it held its worker through the window.
+func (ws *workerState) abandon() {
+	iv := ws.w.iv
+	if ws.idx < 0 {
+		iv.reset()
+		iv.idx = 0
+	}
+	iv.ops++
+	iv.errs++
+	iv.errKinds[KindCanceled]++
+	iv.abandoned++
+	ws.r.col.add(ws.w.ID, iv, math.MaxInt, true)
+}
+
+// measureCut moves a worker still in the warmup to the measured run, for
+// an op that began in the warmup and was cut at the end of the grace: like
+// an abandoned one, it held its worker through the window, and it counts.
+func (ws *workerState) measureCut() {
+	ws.w.iv.reset()
+	ws.idx = 0
+	ws.w.iv.idx = 0
+}
+
+// errKind is the kind an op's error counts under: canceled for any op that
+// failed once the grace ran out and ops were cancelled.
+func (r *runner) errKind(err error) string {
+	if r.cut.Load() {
+		return KindCanceled
+	}
+	return ErrorKind(err)
 }
 
 // workerState is one worker goroutine's state, kept outside the loop so the
@@ -276,14 +409,29 @@ type workerState struct {
 	started  bool
 	budget   int64 // iterations claimed and not yet done
 	finished bool
+	gone     bool          // its op was abandoned: the worker exits, touching nothing
+	inOp     atomic.Int32  // opIdle, opRunning or opAbandoned
 	timer    *time.Timer   // open model: waits for the next intended start
 	precise  *preciseTimer // open model on Linux: waits for the next intended start
 }
 
 func (ws *workerState) loop() {
-	for !ws.finished {
+	for !ws.finished && !ws.gone {
 		ws.runLoop()
 	}
+}
+
+// opReturned takes the worker's state back after an op; false means the run
+// abandoned the op, and with it the worker.
+func (ws *workerState) opReturned() bool {
+	if ws.inOp.CompareAndSwap(opRunning, opIdle) {
+		return true
+	}
+	if ws.inOp.Load() == opAbandoned {
+		ws.gone = true
+		return false
+	}
+	return true // not in an op (a panic outside one)
 }
 
 // runLoop runs ops until the worker is done or an op panics.
@@ -291,6 +439,9 @@ func (ws *workerState) runLoop() {
 	r := ws.r
 	defer func() {
 		if p := recover(); p != nil {
+			if !ws.opReturned() {
+				return
+			}
 			ws.octx.end()
 			iv := ws.w.iv
 			t := r.now()
@@ -339,9 +490,16 @@ func (ws *workerState) closedLoop() {
 			ws.budget--
 		}
 		octx.begin(t0)
+		ws.inOp.Store(opRunning)
 		label, err := r.wl.Op(octx, w)
+		if !ws.opReturned() {
+			return
+		}
 		t1 := r.now()
 		octx.end()
+		if ws.idx < 0 && r.cut.Load() {
+			ws.measureCut()
+		}
 		iv := w.iv
 		lat := t1 - t0
 		record(iv.hists[label], lat)
@@ -349,7 +507,7 @@ func (ws *workerState) closedLoop() {
 		iv.busyNs += lat
 		if err != nil {
 			iv.errs++
-			iv.errKinds[ErrorKind(err)]++
+			iv.errKinds[r.errKind(err)]++
 		}
 		t0 = t1
 		ws.t = t1
@@ -418,9 +576,19 @@ func (ws *workerState) openLoop() {
 			return
 		}
 		octx.begin(start)
+		ws.inOp.Store(opRunning)
 		label, err := r.wl.Op(octx, w)
+		if !ws.opReturned() {
+			return
+		}
 		t1 := r.now()
 		octx.end()
+		if !measured && r.cut.Load() {
+			measured = true
+			if ws.idx < 0 {
+				ws.measureCut()
+			}
+		}
 		if measured {
 			iv := w.iv
 			lag := start - intended
@@ -439,7 +607,7 @@ func (ws *workerState) openLoop() {
 			}
 			if err != nil {
 				iv.errs++
-				iv.errKinds[ErrorKind(err)]++
+				iv.errKinds[r.errKind(err)]++
 			}
 		}
 		ws.t = t1
@@ -806,6 +974,7 @@ func (c *collector) result(startedAt time.Time) RunResult {
 		Valid:          true,
 		InvalidReasons: []string{},
 		Partial:        c.stoppedEarly(),
+		AbandonedOps:   t.abandoned,
 		Latency:        map[string]LatencySummary{},
 		ErrorsByKind:   maps(t.errKinds),
 		Counters:       r.lay.counterMap(t.counters),

@@ -42,6 +42,12 @@ const (
 	// and the latencies from the intended start already show. 5% keeps
 	// clear of the second and far below the first.
 	DefaultMaxLate = 0.05
+
+	// DefaultGrace is how long ops still in flight at the end of the measured
+	// window (or at a stop) may run on before they are cancelled: long
+	// enough for a healthy op to finish, short enough that Ctrl-C feels
+	// prompt.
+	DefaultGrace = 5 * time.Second
 )
 
 // Settings are how a scenario is run. The JSON names are the long flag names
@@ -63,6 +69,10 @@ type Settings struct {
 	// MaxLate is the share of open-model ops that may start over
 	// LateThreshold late while a worker was free before the run is invalid.
 	MaxLate float64 `json:"max_late"`
+	// Grace is how long ops in flight at the end of the measured window, or
+	// at a graceful stop, may run on before they are cancelled and, if they
+	// still do not return, abandoned (see StopGrace).
+	Grace time.Duration `json:"grace_ns,omitempty"`
 
 	// Shard, when set, makes the run one shard of a load split across
 	// machines (--shard I/N): the engine runs ShardShare's part of it. The
@@ -87,7 +97,22 @@ func DefaultSettings() Settings {
 		Interval:     DefaultInterval,
 		MaxErrorRate: DefaultMaxErrorRate,
 		MaxLate:      DefaultMaxLate,
+		Grace:        DefaultGrace,
 	}
+}
+
+// StopGrace is the grace the engine gives ops in flight: Grace (0: the
+// default), but no longer than the per-op timeout, past which an op ends on
+// its own.
+func (s Settings) StopGrace() time.Duration {
+	g := s.Grace
+	if g == 0 {
+		g = DefaultGrace
+	}
+	if s.Timeout > 0 && s.Timeout < g {
+		return s.Timeout
+	}
+	return g
 }
 
 // Model is the load model the settings select: open when a rate is set.
@@ -123,6 +148,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("count %d: must be at least 1", s.Count)
 	case s.Timeout < 0:
 		return fmt.Errorf("timeout %s: must be 0 (none) or positive", s.Timeout)
+	case s.Grace < 0:
+		return fmt.Errorf("grace %s: must be positive (e.g. 2s), or 0 for the default %s", s.Grace, DefaultGrace)
 	case s.Interval < 10*time.Millisecond:
 		return fmt.Errorf("interval %s: must be at least 10ms", s.Interval)
 	case s.MaxErrorRate < 0 || s.MaxErrorRate > 1:

@@ -180,7 +180,10 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 	}
 	e, err := store.Save(name, r)
 	if err != nil {
-		return err
+		// Nothing is lost (the result stays where it was read from), but the
+		// baseline was not saved: exit 3, naming the path, like a failed
+		// result save.
+		return measureErr(fmt.Errorf("saving baseline %s to %s: %w; the result stays in %s", name, store.Path(name), unwrapPath(err), from))
 	}
 	fmt.Fprintf(f.IO.ErrOut, "saved baseline %s from %s (%s) to %s\n", name, from, scenarioCount(r), e.Path)
 	return nil

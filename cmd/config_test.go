@@ -88,7 +88,7 @@ func TestAllSettingsFromFlags(t *testing.T) {
 	o := mustResolve(t, nil, "fetch", "-c", "3", "-r", "250.5", "--arrival", "poisson", "-d", "2s", "--warmup", "0s",
 		"--count", "4", "--timeout", "150ms", "--interval", "250ms", "--max-error-rate", "5%", "--max-late", "2%")
 	want := bench.Settings{Concurrency: 3, Rate: 250.5, Arrival: "poisson", Duration: 2 * time.Second, Warmup: 0,
-		Count: 4, Timeout: 150 * time.Millisecond, Interval: 250 * time.Millisecond, MaxErrorRate: 0.05, MaxLate: 0.02}
+		Count: 4, Timeout: 150 * time.Millisecond, Interval: 250 * time.Millisecond, MaxErrorRate: 0.05, MaxLate: 0.02, Grace: bench.DefaultGrace}
 	if got := o.Scenarios[0].Settings; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -103,7 +103,7 @@ func TestAllSettingsFromEnv(t *testing.T) {
 	}
 	o := mustResolve(t, nil, "fetch")
 	want := bench.Settings{Concurrency: 3, Rate: 100, Arrival: "poisson", Iterations: 500, Count: 2,
-		Timeout: time.Second, Interval: 100 * time.Millisecond, MaxErrorRate: 0.2, MaxLate: 0.03}
+		Timeout: time.Second, Interval: 100 * time.Millisecond, MaxErrorRate: 0.2, MaxLate: 0.03, Grace: bench.DefaultGrace}
 	if got := o.Scenarios[0].Settings; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}

@@ -108,12 +108,16 @@ func mergeRun(opts *MergeOptions) error {
 			return err
 		}
 	}
-	if err := res.WriteFile(path); err != nil {
-		return fmt.Errorf("writing result %s: %w", path, err)
+	// Print the merged results even when the save fails (then exit 3).
+	saveErr := saveResult(nil, res, path)
+	if saveErr == nil {
+		fmt.Fprintf(opts.IO.ErrOut, "result: %s (merged from %d shards)\n", path, len(inputs))
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "result: %s (merged from %d shards)\n", path, len(inputs))
 	if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
 		return err
+	}
+	if saveErr != nil {
+		return saveErr
 	}
 	return monitorGate(res)
 }

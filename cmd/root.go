@@ -64,6 +64,9 @@ type Factory struct {
 	Exit func(code int)
 	// Now is the clock of result IDs, timestamps and file names.
 	Now func() time.Time
+	// WriteResult writes a result file (nil: atomically, to the disk);
+	// tests inject one that fails like a full disk.
+	WriteResult func(res *bench.Result, path string) error
 }
 
 func newFactory(stdout, stderr io.Writer) *Factory {

@@ -64,6 +64,8 @@ type RunOptions struct {
 	Notify func(c chan<- os.Signal) (stop func())
 	Exit   func(code int)
 	Now    func() time.Time
+	// WriteResult writes the result file (nil: to the disk).
+	WriteResult func(res *bench.Result, path string) error
 }
 
 const runLong = `Run scenarios and save the result as JSON.
@@ -249,7 +251,7 @@ func runUsage(c *cobra.Command) error {
 // anything runs.
 func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names []string) (*RunOptions, error) {
 	reg := registry(f.Workloads)
-	opts := &RunOptions{IO: f.IO, Notify: f.Notify, Exit: f.Exit, Now: f.Now}
+	opts := &RunOptions{IO: f.IO, Notify: f.Notify, Exit: f.Exit, Now: f.Now, WriteResult: f.WriteResult}
 
 	given, _ := flags.GetString("config")
 	if given == "" {
@@ -548,12 +550,14 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	} else if rule := mon.abortReason(); rule != "" {
 		why = "stopped by alert " + rule
 	}
+	// A failed save must not lose the run: the results are printed first,
+	// then the error (exit 3) says where the result went instead.
+	var saveErr error
 	switch {
 	case path != "":
-		if err := res.WriteFile(path); err != nil {
-			return fmt.Errorf("writing result %s: %w", path, err)
-		}
-		if res.Partial {
+		if saveErr = saveResult(opts.WriteResult, res, path); saveErr != nil {
+			path = "" // nothing at path for --compare to name
+		} else if res.Partial {
 			fmt.Fprintf(stderr, "%s: partial result saved to %s\n", why, path)
 		} else {
 			fmt.Fprintf(stderr, "result: %s\n", path)
@@ -570,6 +574,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
+	}
+	if saveErr != nil {
+		if failed != nil { // said too, though the failed save decides the exit code
+			fmt.Fprintf(stderr, "perfkit: %s\n", oneLine(failed.Error()))
+		}
+		return saveErr
 	}
 	if failed == nil && opts.Compare != nil {
 		if err := compareAfterRun(opts, res, path); err != nil {

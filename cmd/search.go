@@ -81,13 +81,16 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 	res.Partial = out.Stop == capacity.Stopped
 	cwd, _ := os.Getwd()
 	res.Env = bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
+	var saveErr error // returned once the results are printed
 	if path != "" && len(res.Scenarios) > 0 {
-		if err := res.WriteFile(path); err != nil {
-			return fmt.Errorf("writing result %s: %w", path, err)
+		if saveErr = saveResult(opts.WriteResult, res, path); saveErr == nil {
+			fmt.Fprintf(stderr, "result: %s\n", path)
 		}
-		fmt.Fprintf(stderr, "result: %s\n", path)
 	}
 	if serr != nil {
+		if saveErr != nil {
+			fmt.Fprintf(stderr, "perfkit: %v\n", saveErr)
+		}
 		var se *bench.SetupError
 		if errors.As(serr, &se) {
 			return serr
@@ -107,6 +110,9 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 	}
 	for _, l := range summary {
 		fmt.Fprintln(sumW, l)
+	}
+	if saveErr != nil {
+		return saveErr
 	}
 	switch out.Stop {
 	case capacity.Saturated:

@@ -346,3 +346,12 @@ func TestMarkdownEscapes(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorsLineSaysAbandoned(t *testing.T) {
+	sc := &bench.ScenarioResult{Name: "fetch", Runs: []bench.RunResult{
+		{Errors: 5, ErrorsByKind: map[string]int64{bench.KindCanceled: 4, "timeout": 1}, AbandonedOps: 3},
+	}}
+	if got, want := errorsLine(sc), "fetch errors: canceled 4 (3 abandoned), timeout 1"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

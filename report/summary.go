@@ -248,8 +248,16 @@ func errorsLine(s *bench.ScenarioResult) string {
 		return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.kind, b.kind))
 	})
 	parts := make([]string, 0, len(list)+1)
+	var abandoned int64
+	for _, run := range s.Runs {
+		abandoned += run.AbandonedOps
+	}
 	for _, e := range list {
-		parts = append(parts, e.kind+" "+grouped(e.n))
+		p := e.kind + " " + grouped(e.n)
+		if e.kind == bench.KindCanceled && abandoned > 0 { // never returned, so the run ended without them
+			p += " (" + grouped(abandoned) + " abandoned)"
+		}
+		parts = append(parts, p)
 	}
 	if total > kinds {
 		parts = append(parts, "unclassified "+grouped(total-kinds))

@@ -385,6 +385,7 @@ func mergeRun(scenario string, interval time.Duration, parts []part) (bench.RunR
 		}
 		out.Ops += r.Ops
 		out.Errors += r.Errors
+		out.AbandonedOps += r.AbandonedOps
 		out.Throughput += r.Throughput
 		out.Partial = out.Partial || r.Partial
 		if !r.Valid {

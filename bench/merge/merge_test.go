@@ -246,6 +246,19 @@ func TestMergeInvalidShardInvalidatesTheRun(t *testing.T) {
 	}
 }
 
+func TestMergeSumsAbandonedOps(t *testing.T) {
+	in := shardInputs(2, []string{"a"}, 1, 100)
+	in[0].Result.Scenarios[0].Runs[0].AbandonedOps = 2
+	in[1].Result.Scenarios[0].Runs[0].AbandonedOps = 3
+	out, err := Merge(in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Scenarios[0].Runs[0].AbandonedOps; got != 5 {
+		t.Fatalf("abandoned ops %d, want 5", got)
+	}
+}
+
 // BenchmarkMerge16x10 merges 16 shard results of 10 scenarios (one run, three
 // latency keys of 10k ops each).
 func BenchmarkMerge16x10(b *testing.B) {

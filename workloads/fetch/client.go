@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -32,10 +33,11 @@ const maxIdleConn = 30 * time.Second
 type h1Client struct {
 	hosts     []*fasthttp.HostClient
 	keepalive bool
+	conns     *connSet
 }
 
 func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Duration) *h1Client {
-	c := &h1Client{keepalive: cfg.keepalive}
+	c := &h1Client{keepalive: cfg.keepalive, conns: &connSet{open: map[*trackedConn]struct{}{}}}
 	index := map[string]int{}
 	for i := range targets {
 		t := &targets[i]
@@ -46,7 +48,9 @@ func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Du
 		if !ok {
 			h = len(c.hosts)
 			index[key] = h
-			c.hosts = append(c.hosts, newHostClient(addr, isTLS, cfg.insecure, conc, timeout))
+			hc := newHostClient(addr, isTLS, cfg.insecure, conc, timeout)
+			hc.DialTimeout = c.conns.dial
+			c.hosts = append(c.hosts, hc)
 		}
 		t.host = h
 	}
@@ -123,6 +127,60 @@ func (c *h1Client) close() {
 	for _, h := range c.hosts {
 		h.CloseIdleConnections()
 	}
+	c.conns.closeAll() // and any an abandoned op still waits on
+}
+
+// abort closes every connection, idle or busy: fasthttp's Do takes no
+// context, so this is how an op waiting on a target that never answers
+// returns when the engine cancels it. The client dials afresh afterwards.
+func (c *h1Client) abort() { c.conns.closeAll() }
+
+// connSet tracks the client's open connections so they can be closed under
+// ops in flight. It is touched once per connection, never per op (with
+// keepalive).
+type connSet struct {
+	mu   sync.Mutex
+	open map[*trackedConn]struct{}
+}
+
+func (s *connSet) dial(addr string, timeout time.Duration) (net.Conn, error) {
+	conn, err := dial(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: conn, set: s}
+	s.mu.Lock()
+	s.open[tc] = struct{}{}
+	s.mu.Unlock()
+	return tc, nil
+}
+
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	conns := make([]*trackedConn, 0, len(s.open))
+	for tc := range s.open {
+		conns = append(conns, tc)
+	}
+	s.mu.Unlock()
+	for _, tc := range conns {
+		_ = tc.Close()
+	}
+}
+
+// trackedConn leaves its set when closed.
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.set.mu.Lock()
+		delete(c.set.open, c)
+		c.set.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // h2Client sends HTTP/2 through net/http: over TLS for https URLs, and h2c

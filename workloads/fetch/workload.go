@@ -116,6 +116,17 @@ func (f *fetch) Teardown(ctx context.Context) error {
 	return nil
 }
 
+var _ bench.Aborter = (*fetch)(nil)
+
+// Abort makes HTTP/1.1 ops in flight return: fasthttp ignores the op's
+// context, so the engine's cancel alone would not reach an op waiting on a
+// target that accepted and never answers. HTTP/2 ops follow their context.
+func (f *fetch) Abort() {
+	if f.h1 != nil {
+		f.h1.abort()
+	}
+}
+
 // Op sends the worker's next target and reads the whole response.
 func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 	st, _ := w.State.(*worker)
