@@ -237,6 +237,16 @@ func TestCIRecipe(t *testing.T) {
 		t.Errorf("job summary: %v\n%s", err, b)
 	}
 
+	// A pull request that breaks the service (half the responses fail) must
+	// fail the job: its run step exits 3 (every run invalid) or, when some
+	// runs were valid, its compare step exits 1 (invalid runs, error_rate).
+	failed, code, out = job("pull_request", "refs/pull/2/merge",
+		"PERF_GATE_RUN_ARGS=fetch --count 3 -d 200ms --warmup 50ms --server-error-rate 50%")
+	if failed == "" || (code != ExitGate && code != ExitMeasure) {
+		t.Fatalf("broken pull request: failed step %q, exit %d; want the run (exit %d) or compare (exit %d) step to fail\n%s",
+			failed, code, ExitMeasure, ExitGate, out)
+	}
+
 	// An unknown step is a usage error, not a silent pass.
 	c = exec.Command(filepath.Join(dir, recipeScript), "deploy")
 	c.Dir, c.Env = dir, env
