@@ -58,7 +58,7 @@ cmp() {
 	summary=$(sed -n 's/^  "summary": "\(.*\)",$/\1/p' "$3.cmp.json")
 	# The metrics flagged, with their change: "api p99 +12.3%".
 	flagged=$("$BIN" compare "$1.json" "$2.json" --alpha "$ALPHA" --format table --fail-on never 2>/dev/null |
-		awk '$NF == "regressed" || $NF == "improved" { print $1, $2, $(NF-3), $NF }' | paste -sd ';' -)
+		awk '!/info:/ { for (i = 3; i <= NF; i++) if ($i == "regressed" || $i == "improved") { print $1, $2, $(i-3), $i; break } }' | paste -sd ';' -)
 	printf '%-16s %s%s\n' "$4" "$summary" "${flagged:+  [$flagged]}"
 	case $3 in aa*)
 		[ "$code" -eq 1 ] && regressed_pairs=$((regressed_pairs + 1))
