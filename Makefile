@@ -11,7 +11,7 @@ FUZZTIME  ?= 30s
 # Fuzz targets to run, as package:FuzzName; empty runs every Fuzz* target found.
 FUZZ_TARGETS ?=
 
-.PHONY: all build run test bench fuzz lint clean help
+.PHONY: all build run test bench fuzz lint clean help gate-e2e
 
 all: lint test build
 
@@ -31,6 +31,10 @@ test:
 ## bench: Go benchmarks of every package (BENCHTIME=5s for steadier numbers)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## gate-e2e: real runs checked by compare: A/A pairs pass, 50% errors and 20% slower fail (PAIRS=3)
+gate-e2e: build
+	BIN=bin/perfkit .ci/gate-e2e.sh
 
 ## fuzz: run each fuzz target for FUZZTIME (or only FUZZ_TARGETS=pkg:FuzzName ...)
 fuzz:
