@@ -318,47 +318,13 @@ func checkString(f func(string) error) func(any) error {
 const redacted = "REDACTED"
 
 // sensitive reports whether a header or query parameter name looks like it
-// carries a credential.
-func sensitive(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range [...]string{"auth", "token", "secret", "key", "cookie", "passw", "session", "signature"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+// carries a credential: one list for every workload (bench.SecretName).
+func sensitive(name string) bool { return bench.SecretName(name) }
 
 // redactURL hides a URL's password (as url.URL.Redacted does, "xxxxx") and
-// the values of secret-looking query parameters.
-func redactURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		// Unparseable: keep the scheme and host part only if we can tell them.
-		if i := strings.LastIndexByte(s, '@'); i >= 0 {
-			if j := strings.Index(s, "://"); j >= 0 && j < i {
-				return s[:j+3] + "xxxxx" + s[i:]
-			}
-		}
-		return s
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k := range q {
-			if sensitive(k) {
-				for i := range q[k] {
-					q[k][i] = redacted
-				}
-				changed = true
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.Redacted()
-}
+// the values of secret-looking query parameters; a URL that does not parse
+// (no scheme) is redacted as text, so errors quoting it stay clean.
+func redactURL(s string) string { return bench.RedactURL(s) }
 
 // redactHeader hides the value of a credential header ("Name: REDACTED").
 func redactHeader(s string) string {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/perfkit/perfkit/bench"
 )
 
 // A targets file lists requests the way vegeta's http format does:
@@ -132,7 +134,7 @@ func isLetters(s string) bool {
 func parseRequestLine(s string) (target, error) {
 	f := strings.Fields(s)
 	if len(f) != 2 || !isLetters(f[0]) {
-		return target{}, fmt.Errorf("bad request line %q: want \"METHOD URL\" (a blank line ends a target's headers)", redactHeaderLoose(s))
+		return target{}, fmt.Errorf("bad request line %q: want \"METHOD URL\" (a blank line ends a target's headers)", bench.RedactText(redactHeaderLoose(s)))
 	}
 	m, err := parseMethod(f[0])
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/perfkit/perfkit/bench"
 )
 
 // protocol is what one round trip on a connection is.
@@ -108,7 +110,7 @@ func parseTarget(s string) (target, error) {
 func redactTarget(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
-		return s
+		return bench.RedactText(s) // no scheme: PASSWORD@host, user:PASSWORD@host
 	}
 	rest := s[i+3:]
 	end := strings.IndexAny(rest, "/?#")

@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactText(t *testing.T) {
+	const s = "SEKRET"
+	for _, tc := range []struct{ in, want string }{
+		{"http://u:SEKRET@h:1/p", "http://u:xxxxx@h:1/p"},
+		{"redis://:SEKRET@127.0.0.1:6379/0", "redis://:xxxxx@127.0.0.1:6379/0"},
+		{"https://SEKRET@host/", "https://xxxxx@host/"},
+		{`bad url "u:SEKRET@127.0.0.1:1/": want`, `bad url "u:xxxxx@127.0.0.1:1/": want`},
+		{"redis//:SEKRET@127.0.0.1:1/0", "redis//:xxxxx@127.0.0.1:1/0"},
+		{"127.0.0.1:1/?token=SEKRET&n=2", "127.0.0.1:1/?token=REDACTED&n=2"},
+		{"http://h/?a=1&api_key=SEKRET#access_token=SEKRET", "http://h/?a=1&api_key=REDACTED#access_token=REDACTED"},
+		{"http://h/?X-Amz-Signature=SEKRET&sig=SEKRET", "http://h/?X-Amz-Signature=REDACTED&sig=REDACTED"},
+		{"header=Authorization: Bearer SEKRET url=http://h/", "header=Authorization: REDACTED url=http://h/"},
+		{`bad header "X-Api-Key: SEKRET": want`, `bad header "X-Api-Key: REDACTED": want`},
+		{"Cookie: a=SEKRET; b=SEKRET", "Cookie: REDACTED"},
+		{"Proxy-Authorization:Basic SEKRET", "Proxy-Authorization:REDACTED"},
+		// Not secrets: left as they are.
+		{"p99: 12ms, url: http://h:8080/x?n=1", "p99: 12ms, url: http://h:8080/x?n=1"},
+		{"A: fetch concurrency=16 keys=1000", "A: fetch concurrency=16 keys=1000"},
+		{"at 12:30:01 user@example.com", "at 12:30:01 user@example.com"},
+	} {
+		got := RedactText(tc.in)
+		if got != tc.want {
+			t.Errorf("RedactText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.Contains(got, s) {
+			t.Errorf("RedactText(%q) leaks: %q", tc.in, got)
+		}
+		if again := RedactText(got); again != got {
+			t.Errorf("RedactText is not idempotent on %q: %q", got, again)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://u:SEKRET@h/?token=SEKRET&n=1", "http://u:xxxxx@h/?n=1&token=REDACTED"},
+		{"http://h/", "http://h/"},
+		{"u:SEKRET@127.0.0.1:1/", "u:xxxxx@127.0.0.1:1/"},
+		{"127.0.0.1:1/?password=SEKRET", "127.0.0.1:1/?password=REDACTED"},
+		{"http://h/#id_token=SEKRET", "http://h/#id_token=REDACTED"},
+	} {
+		if got := RedactURL(tc.in); got != tc.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSecretName(t *testing.T) {
+	for _, n := range []string{"Authorization", "proxy-authorization", "Cookie", "X-Api-Key", "access_token", "password", "PWD", "sig", "X-Amz-Credential", "session_id"} {
+		if !SecretName(n) {
+			t.Errorf("SecretName(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"Content-Type", "Accept", "id", "page", "url", "signal"} {
+		if SecretName(n) {
+			t.Errorf("SecretName(%q) = true", n)
+		}
+	}
+}
+
+func FuzzRedactText(f *testing.F) {
+	f.Add("http://u:p@h/?token=t")
+	f.Add("Authorization: Bearer x")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := RedactText(s)
+		if again := RedactText(got); again != got {
+			t.Errorf("not idempotent: %q → %q → %q", s, got, again)
+		}
+	})
+}
