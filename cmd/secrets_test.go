@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -11,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +33,7 @@ type secretsProbe struct {
 	mu      sync.Mutex
 	planted map[string]string // secret → where it was planted
 	checked int               // outputs grepped
+	names   []string          // their names
 	found   int               // secrets seen in them
 }
 
@@ -53,6 +58,7 @@ func (p *secretsProbe) check(output, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.checked++
+	p.names = append(p.names, output)
 	for rest := text; ; {
 		i := strings.Index(rest, p.marker)
 		if i < 0 {
@@ -78,9 +84,10 @@ func (p *secretsProbe) check(output, text string) {
 func TestNoSecretInAnyOutput(t *testing.T) {
 	dir := sandbox(t)
 	p := newSecretsProbe(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "ok")
-	}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // the target's profiles (--pprof-url)
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	quick := []string{"-d", "100ms", "--warmup", "0", "--count", "1", "-c", "1"}
@@ -155,6 +162,50 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	cli(false, "run", "agents", "--kind", "exec", "--cmd", "true --token "+p.secret("agents --cmd --token"), "-n", "2", "-c", "1",
 		"--batch", "1", "--workers", "1", "--warmup", "0", "-o", "res-agents.json")
 
+	// Profiles: perfkit's own and the target's, from a --pprof-url with a
+	// password and a token.
+	pprofURL := "http://u:" + p.secret("--pprof-url password") + "@" + host + "/debug/pprof?token=" + p.secret("--pprof-url token")
+	cli(false, append(append([]string{"run", "fetch", "--profile", "heap", "--pprof-url", pprofURL, "-o", "res-profile.json"}, fetchFlags...), quick...)...)
+
+	// Alerts: the webhook receiving them (its URL carries a token), one that
+	// hangs (the warning names it), the alert log.
+	var hookMu sync.Mutex
+	var hookBodies []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hookBodies = append(hookBodies, string(b))
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	monConfig := "notify:\n" +
+		"  - {type: webhook, url: \"" + hook.URL + "/services/" + p.secret("webhook URL path") + "?token=" + p.secret("webhook URL token") + "\"}\n" +
+		"  - {type: webhook, url: \"http://u:" + p.secret("hanging webhook password") + "@" + strings.TrimPrefix(hang.URL, "http://") + "/?key=" + p.secret("hanging webhook key") + "\", timeout: 300ms, retries: 0}\n" +
+		"  - {type: log, path: alerts.jsonl}\n" +
+		"alerts:\n  - {name: busy, expr: \"throughput > 0\"}\n" +
+		"scenarios:\n  - name: mon\n    workload: fetch\n    params:\n" +
+		"      url: [\"http://m:" + p.secret("a URL password (alerting run)") + "@" + host + "/?token=" + p.secret("query token (alerting run)") + "\"]\n" +
+		"      header: [\"Authorization: Bearer " + p.secret("header Authorization (alerting run)") + "\"]\n"
+	writeFile(t, "mon.yaml", monConfig)
+	cli(false, "run", "mon", "--config", "mon.yaml", "-d", "1500ms", "--warmup", "0", "-c", "1", "-o", "res-mon.json")
+	hookMu.Lock()
+	if len(hookBodies) == 0 {
+		t.Errorf("the webhook got no alert")
+	}
+	for i, b := range hookBodies {
+		p.check(fmt.Sprintf("webhook body %d", i+1), b)
+	}
+	hookMu.Unlock()
+
 	// What reads results: report, compare, baseline.
 	for _, f := range formatNames() {
 		cli(false, "report", "res-table.json", "--format", f)
@@ -176,6 +227,9 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		{"run", "fetch", "--url", "u:" + p.secret("URL without a scheme") + "@127.0.0.1:1/"},
 		{"run", "fetch", "--url", "127.0.0.1:1/?token=" + p.secret("URL without a scheme, query token")},
 		{"run", "fetch", "--url", "htp://u:" + p.secret("URL with a bad scheme") + "@127.0.0.1:1/"},
+		{"run", "fetch", "--url", "http://u:" + p.secret("URL with a bad escape") + "@127.0.0.1:1/%zz"},
+		{"run", "fetch", "--pprof-url", "http://u:" + p.secret("--pprof-url with a bad escape") + "@127.0.0.1:1/%zz"},
+		{"run", "fetch", "--pprof-url", "htp://u:" + p.secret("--pprof-url with a bad scheme") + "@127.0.0.1:1/"},
 		{"run", "fetch", "--targets", "bad-targets.txt"},
 		{"run", "fetch", "--targets", "bad-header.txt"},
 		{"run", "fetch", "--header", "Authorization Bearer " + p.secret("--header without a colon")},
@@ -202,10 +256,11 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	// /metrics, the dashboard and its event stream, during a run.
 	t.Run("live", func(t *testing.T) { liveSecrets(t, p, srv) })
 	// A real Redis that wants a password: cache and pool.
-	t.Run("redis", func(t *testing.T) { redisSecrets(t, p, cli, quick) })
+	redisRan := false // redistest skips without redis-server
+	t.Run("redis", func(t *testing.T) { redisSecrets(t, p, cli, quick); redisRan = true })
 
 	// Every file perfkit wrote: results, reports, baselines, history.
-	inputs := map[string]bool{"targets.txt": true, "secrets.yaml": true, "bad-targets.txt": true, "bad-header.txt": true, "bad.yaml": true}
+	inputs := map[string]bool{"targets.txt": true, "secrets.yaml": true, "bad-targets.txt": true, "bad-header.txt": true, "bad.yaml": true, "mon.yaml": true}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || inputs[filepath.Base(path)] {
 			return err
@@ -214,12 +269,32 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		if strings.HasSuffix(path, ".gz") { // profiles: grep what they hold
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+		}
 		rel, _ := filepath.Rel(dir, path)
 		p.check("file "+rel, string(b))
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The outputs that only appear when a feature worked: grepping none of
+	// them would pass for the wrong reason.
+	wantChecked := []string{"file alerts.jsonl", "-heap-", "file report.html", "file .perfkit/baselines/sec.json", "events (", "metrics ("}
+	if redisRan {
+		wantChecked = append(wantChecked, "file res-cache.json", "file res-pool.json")
+	}
+	for _, want := range wantChecked {
+		if !slices.ContainsFunc(p.names, func(n string) bool { return strings.Contains(n, want) }) {
+			t.Errorf("no output %q was checked", want)
+		}
 	}
 	t.Logf("secrets: %d planted, %d outputs checked, %d found", len(p.planted), p.checked, p.found)
 }
@@ -255,7 +330,7 @@ func liveSecrets(t *testing.T, p *secretsProbe, srv *httptest.Server) {
 	urls := map[string]string{}
 	var stderr strings.Builder
 	sc := bufio.NewScanner(r)
-	for len(urls) < 2 && sc.Scan() {
+	for (urls["metrics"] == "" || urls["dashboard"] == "") && sc.Scan() {
 		line := sc.Text()
 		stderr.WriteString(line + "\n")
 		if u, ok := strings.CutPrefix(line, "perfkit: metrics: "); ok {
@@ -271,7 +346,7 @@ func liveSecrets(t *testing.T, p *secretsProbe, srv *httptest.Server) {
 		b, _ := io.ReadAll(r)
 		rest <- string(b)
 	}()
-	if len(urls) < 2 {
+	if urls["metrics"] == "" || urls["dashboard"] == "" {
 		t.Fatalf("no metrics and dashboard URLs on stderr: %q", stderr.String())
 	}
 	time.Sleep(1200 * time.Millisecond) // a snapshot or more (--interval 1s)
