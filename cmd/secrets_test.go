@@ -129,6 +129,16 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		cli(false, append(append([]string{"run", "fetch", "--format", f, "-o", "res-" + f + ".json"}, fetchFlags...), quick...)...)
 	}
 
+	// The environment.
+	t.Setenv("PERFKIT_HEADER", "Authorization: Bearer "+p.secret("PERFKIT_HEADER"))
+	cli(false, append([]string{"run", "fetch", "--url", srv.URL, "-o", "res-env.json"}, quick...)...)
+	if h := fmt.Sprint(readResult(t, "res-env.json").Scenarios[0].Params["header"]); h != "[Authorization: REDACTED]" {
+		t.Errorf("PERFKIT_HEADER was not applied: header %s", h)
+	}
+	t.Setenv("PERFKIT_HEADER", "Bearer "+p.secret("PERFKIT_HEADER without its name"))
+	cli(true, append([]string{"run", "fetch", "--url", srv.URL}, quick...)...)
+	t.Setenv("PERFKIT_HEADER", "")
+
 	// The targets file.
 	targets := "GET http://u:" + p.secret("a URL password (targets file)") + "@" + host + "/a?access_token=" + p.secret("query access_token= (targets file)") + "\n" +
 		"Authorization: Bearer " + p.secret("header Authorization (targets file)") + "\n" +
@@ -222,6 +232,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	// Bad inputs quoting a secret: the error must not.
 	writeFile(t, "bad-targets.txt", "GET http://u:"+p.secret("a URL password (targets file syntax error)")+"@"+host+"/ extra\n")
 	writeFile(t, "bad-header.txt", "GET http://"+host+"/\nAuthorization Bearer "+p.secret("header without a colon (targets file)")+"\n")
+	writeFile(t, "bad-token.txt", "GET http://"+host+"/\n\n"+p.secret("a bare token line (targets file)")+"\n")
 	writeFile(t, "bad.yaml", "scenarios:\n  - name: api\n    workload: fetch\n    params:\n      header: [\"Authorization: Bearer "+p.secret("config file syntax error")+"\"\n")
 	for _, args := range [][]string{
 		{"run", "fetch", "--url", "u:" + p.secret("URL without a scheme") + "@127.0.0.1:1/"},
@@ -234,6 +245,10 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		{"run", "fetch", "--targets", "bad-header.txt"},
 		{"run", "fetch", "--header", "Authorization Bearer " + p.secret("--header without a colon")},
 		{"run", "fetch", "--header", "X-Api-Key " + p.secret("--header X-Api-Key without a colon")},
+		{"run", "fetch", "--header", "Bearer " + p.secret("--header without its name")},
+		{"run", "fetch", "--header", p.secret("--header that is a bare token")},
+		{"run", "fetch", "--targets", "bad-token.txt"},
+		{"ab", "fetch", "--b-set", "header=" + p.secret("ab --b-set header that is a bare token")},
 		{"run", "api", "--config", "bad.yaml"},
 		{"run", "fetch", "-c", "http://u:" + p.secret("a URL given to an int flag") + "@h/"},
 		{"run", "fetch", "--sweep", "url=u:" + p.secret("bad sweep value") + "@h/,http://h/"},
@@ -260,7 +275,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	t.Run("redis", func(t *testing.T) { redisSecrets(t, p, cli, quick); redisRan = true })
 
 	// Every file perfkit wrote: results, reports, baselines, history.
-	inputs := map[string]bool{"targets.txt": true, "secrets.yaml": true, "bad-targets.txt": true, "bad-header.txt": true, "bad.yaml": true, "mon.yaml": true}
+	inputs := map[string]bool{"targets.txt": true, "secrets.yaml": true, "bad-targets.txt": true, "bad-header.txt": true, "bad-token.txt": true, "bad.yaml": true, "mon.yaml": true}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || inputs[filepath.Base(path)] {
 			return err

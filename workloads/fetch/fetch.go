@@ -338,17 +338,36 @@ func redactHeader(s string) string {
 	return s
 }
 
-// redactHeaderLoose redacts a malformed header: if it mentions a credential,
-// only its first word is kept.
+// redactHeaderLoose redacts a malformed header. With a colon, a credential
+// name keeps only its name. Without one it may be a value whose name was
+// forgotten ("Bearer abc", a bare token): only a first word that looks like
+// a name ("Bearer", "Content-Type") is kept.
 func redactHeaderLoose(s string) string {
 	if name, _, ok := strings.Cut(s, ":"); ok {
 		if sensitive(name) {
 			return strings.TrimSpace(name) + ": " + redacted
 		}
+		return bench.RedactText(s)
+	}
+	f := strings.Fields(s)
+	switch {
+	case len(f) == 0:
+		return s
+	case !looksLikeName(f[0]):
+		return redacted
+	case len(f) == 1:
 		return s
 	}
-	if f := strings.Fields(s); len(f) > 1 && sensitive(s) {
-		return f[0] + " " + redacted
+	return f[0] + " " + redacted
+}
+
+// looksLikeName reports whether a word is letters and dashes, as header
+// names and auth schemes are; a token or password almost never is.
+func looksLikeName(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; (c < 'a' || c > 'z') && w[i] != '-' {
+			return false
+		}
 	}
-	return s
+	return w != "" && len(w) <= 40
 }
