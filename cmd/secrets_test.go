@@ -177,6 +177,24 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	pprofURL := "http://u:" + p.secret("--pprof-url password") + "@" + host + "/debug/pprof?token=" + p.secret("--pprof-url token")
 	cli(false, append(append([]string{"run", "fetch", "--profile", "heap", "--pprof-url", pprofURL, "-o", "res-profile.json"}, fetchFlags...), quick...)...)
 
+	cli(false, append(append([]string{"profile", "heap", "fetch", "--pprof-url", pprofURL, "--no-save"}, fetchFlags...), quick...)...)
+	if profs, _ := filepath.Glob(filepath.Join(".perfkit", "profiles", "*.pb.gz")); len(profs) == 0 {
+		t.Errorf("no profile written")
+	} else {
+		for _, f := range profs {
+			cli(false, "profile", "top", f)
+		}
+	}
+
+	// A capacity search, shards and their merge.
+	cli(false, append([]string{"run", "fetch", "--find-max-rate", "--slo", "p99<1s", "--max-rate", "100", "--precision", "50%",
+		"-d", "100ms", "--warmup", "0", "-o", "res-search.json"}, fetchFlags...)...)
+	for i := range 2 {
+		cli(false, append(append([]string{"run", "fetch", "--shard", fmt.Sprintf("%d/2", i), "-o", fmt.Sprintf("shard%d.json", i)}, fetchFlags...), append(quick, "-c", "2")...)...)
+	}
+	cli(false, "merge", "shard0.json", "shard1.json", "-o", "merged.json")
+	cli(false, "report", "merged.json")
+
 	// Alerts: the webhook receiving them (its URL carries a token), one that
 	// hangs (the warning names it), the alert log.
 	var hookMu sync.Mutex
