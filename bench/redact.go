@@ -21,8 +21,15 @@ import (
 const Redacted = "REDACTED"
 
 // secretWords are parts of a header or query parameter name that say its
-// value is a credential ("key" covers api_key, X-Api-Key, apikey).
-var secretWords = [...]string{"auth", "token", "secret", "key", "cookie", "passw", "session", "signature", "credential"}
+// value is a credential.
+var secretWords = [...]string{"auth", "token", "secret", "cookie", "passw", "session", "signature", "credential"}
+
+// keyWord matches "key" as a name's last word or followed by a separator
+// (key, api_key, X-Api-Key, apikey, key_id), not "keys" or "keyspace": a
+// count of cache keys is no secret.
+const keyWord = `key(?:[-_][A-Za-z0-9_-]*)?`
+
+var reKeyName = regexp.MustCompile(`(?i)` + keyWord + `$`)
 
 // secretNames are whole names that are credentials but hold none of
 // secretWords (AWS-style sig=, pwd=, pass=, jwt=).
@@ -42,7 +49,7 @@ func SecretName(name string) bool {
 			return true
 		}
 	}
-	return false
+	return reKeyName.MatchString(n)
 }
 
 // RedactURL hides a URL's password ("user:xxxxx@", as url.URL.Redacted) and
@@ -86,9 +93,12 @@ var (
 	reBarePassword = regexp.MustCompile(`(^|[\s"'=(<\[/` + "`" + `])([^\s/?#@:"'=` + "`" + `]*:)[^\s/?#@"'` + "`" + `]+@([A-Za-z0-9\[])`)
 	// ?name=VALUE, &name=VALUE, #name=VALUE, ;name=VALUE
 	reQueryPair = regexp.MustCompile(`([?&#;])([^=&\s?#;"'` + "`" + `]+)=([^&\s#;"'` + "`" + `]*)`)
-	// Name: VALUE (a header), the value an optional scheme word then one
-	// word, or cookie pairs "a=1; b=2".
-	reHeader = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_-])([A-Za-z0-9_-]+)([ \t]*:[ \t]*)((?:(?:bearer|basic|token|digest|negotiate|bot)\s+)?[^\s"'` + "`" + `;]+(?:;\s*[^\s"'` + "`" + `;=]+=[^\s"'` + "`" + `;]*)*)`)
+	// Name: VALUE (a header) where Name is a secret name (secretWords,
+	// secretNames: only those may match, so a match on another name never
+	// swallows a secret one after it), the value an optional scheme word then
+	// one word, or cookie pairs "a=1; b=2".
+	reHeader = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_-])([A-Za-z0-9_-]*(?:` + strings.Join(secretWords[:], "|") + `)[A-Za-z0-9_-]*|[A-Za-z0-9_-]*` + keyWord + `|` + strings.Join(secretNames[:], "|") + `)` +
+		`([ \t]*:[ \t]*)((?:(?:bearer|basic|token|digest|negotiate|bot)\s+)?[^\s"'` + "`" + `;\])}>]+(?:;\s*[^\s"'` + "`" + `;=\])}>]+=[^\s"'` + "`" + `;\])}>]*)*)`)
 )
 
 // RedactText hides the secrets it can recognise in free text: a label, a

@@ -20,10 +20,15 @@ func TestRedactText(t *testing.T) {
 		{`bad header "X-Api-Key: SEKRET": want`, `bad header "X-Api-Key: REDACTED": want`},
 		{"Cookie: a=SEKRET; b=SEKRET", "Cookie: REDACTED"},
 		{"Proxy-Authorization:Basic SEKRET", "Proxy-Authorization:REDACTED"},
+		{"param header: map[Authorization:Bearer SEKRET] is not", "param header: map[Authorization:REDACTED] is not"},
+		{"c.yaml:4: header: x-auth-token: SEKRET", "c.yaml:4: header: x-auth-token: REDACTED"},
 		// Not secrets: left as they are.
 		{"p99: 12ms, url: http://h:8080/x?n=1", "p99: 12ms, url: http://h:8080/x?n=1"},
 		{"A: fetch concurrency=16 keys=1000", "A: fetch concurrency=16 keys=1000"},
 		{"at 12:30:01 user@example.com", "at 12:30:01 user@example.com"},
+		{"unlink 5 keys: dial tcp: refused", "unlink 5 keys: dial tcp: refused"},
+		{"unknown-key.yaml:4: scenario api", "unknown-key.yaml:4: scenario api"},
+		{"http://h/?keys=100&keyspace=x", "http://h/?keys=100&keyspace=x"},
 	} {
 		got := RedactText(tc.in)
 		if got != tc.want {
@@ -53,12 +58,12 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestSecretName(t *testing.T) {
-	for _, n := range []string{"Authorization", "proxy-authorization", "Cookie", "X-Api-Key", "access_token", "password", "PWD", "sig", "X-Amz-Credential", "session_id"} {
+	for _, n := range []string{"Authorization", "proxy-authorization", "Cookie", "X-Api-Key", "access_token", "password", "PWD", "sig", "X-Amz-Credential", "session_id", "key", "api_key", "apikey", "key_id", "X-Goog-Api-Key"} {
 		if !SecretName(n) {
 			t.Errorf("SecretName(%q) = false", n)
 		}
 	}
-	for _, n := range []string{"Content-Type", "Accept", "id", "page", "url", "signal"} {
+	for _, n := range []string{"Content-Type", "Accept", "id", "page", "url", "signal", "keys", "keyspace"} {
 		if SecretName(n) {
 			t.Errorf("SecretName(%q) = true", n)
 		}

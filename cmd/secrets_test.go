@@ -250,6 +250,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	// Bad inputs quoting a secret: the error must not.
 	writeFile(t, "bad-targets.txt", "GET http://u:"+p.secret("a URL password (targets file syntax error)")+"@"+host+"/ extra\n")
 	writeFile(t, "bad-header.txt", "GET http://"+host+"/\nAuthorization Bearer "+p.secret("header without a colon (targets file)")+"\n")
+	writeFile(t, "bad-map.yaml", "scenarios:\n  - name: api\n    workload: fetch\n    params: {header: {Authorization: \"Bearer "+p.secret("config header given as a map")+"\"}}\n")
 	writeFile(t, "bad-token.txt", "GET http://"+host+"/\n\n"+p.secret("a bare token line (targets file)")+"\n")
 	writeFile(t, "bad.yaml", "scenarios:\n  - name: api\n    workload: fetch\n    params:\n      header: [\"Authorization: Bearer "+p.secret("config file syntax error")+"\"\n")
 	for _, args := range [][]string{
@@ -268,6 +269,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		{"run", "fetch", "--targets", "bad-token.txt"},
 		{"ab", "fetch", "--b-set", "header=" + p.secret("ab --b-set header that is a bare token")},
 		{"run", "api", "--config", "bad.yaml"},
+		{"run", "api", "--config", "bad-map.yaml"},
 		{"run", "fetch", "-c", "http://u:" + p.secret("a URL given to an int flag") + "@h/"},
 		{"run", "fetch", "--sweep", "url=u:" + p.secret("bad sweep value") + "@h/,http://h/"},
 		{"ab", "fetch", "--a-set", "Authorization: Bearer " + p.secret("ab --a-set without PARAM=")},
@@ -293,7 +295,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	t.Run("redis", func(t *testing.T) { redisSecrets(t, p, cli, quick); redisRan = true })
 
 	// Every file perfkit wrote: results, reports, baselines, history.
-	inputs := map[string]bool{"targets.txt": true, "secrets.yaml": true, "bad-targets.txt": true, "bad-header.txt": true, "bad-token.txt": true, "bad.yaml": true, "mon.yaml": true}
+	inputs := map[string]bool{"targets.txt": true, "secrets.yaml": true, "bad-targets.txt": true, "bad-header.txt": true, "bad-token.txt": true, "bad.yaml": true, "bad-map.yaml": true, "mon.yaml": true}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || inputs[filepath.Base(path)] {
 			return err

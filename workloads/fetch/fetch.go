@@ -350,15 +350,29 @@ func redactHeaderLoose(s string) string {
 		return bench.RedactText(s)
 	}
 	f := strings.Fields(s)
-	switch {
-	case len(f) == 0:
-		return s
-	case !looksLikeName(f[0]):
-		return redacted
-	case len(f) == 1:
+	if len(f) == 0 {
 		return s
 	}
-	return f[0] + " " + redacted
+	if !looksLikeName(f[0]) {
+		return redacted
+	}
+	if len(f) == 1 {
+		return s
+	}
+	hasToken := slices.ContainsFunc(f, func(w string) bool { return !looksLikeName(w) })
+	if hasToken || slices.ContainsFunc(f, sensitive) || authScheme(f[0]) {
+		return f[0] + " " + redacted
+	}
+	return s // words only ("not a header"): no token among them
+}
+
+// authScheme reports whether w starts an Authorization value.
+func authScheme(w string) bool {
+	switch strings.ToLower(w) {
+	case "bearer", "basic", "token", "digest", "negotiate", "bot":
+		return true
+	}
+	return false
 }
 
 // looksLikeName reports whether a word is letters and dashes, as header

@@ -313,6 +313,10 @@ func TestMalformedHeaderHidesSecrets(t *testing.T) {
 		{"Authorization Bearer s3cr3t", "Authorization REDACTED"},
 		{"X-Api-Key: s3cr3t", "X-Api-Key: REDACTED"},
 		{"Bad Name: v", "Bad Name: v"},
+		{"not a header", "not a header"},
+		{"Bearer hunter", "Bearer REDACTED"},
+		{"X-Api-Key hunter", "X-Api-Key REDACTED"},
+		{"Foo abc123", "Foo REDACTED"},
 	} {
 		if got := redactHeaderLoose(tc.in); got != tc.want {
 			t.Errorf("redactHeaderLoose(%q) = %q, want %q", tc.in, got, tc.want)
