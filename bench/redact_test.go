@@ -3,6 +3,7 @@ package bench
 import (
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestRedactText(t *testing.T) {
@@ -77,6 +78,41 @@ func FuzzRedactText(f *testing.F) {
 		got := RedactText(s)
 		if again := RedactText(got); again != got {
 			t.Errorf("not idempotent: %q → %q → %q", s, got, again)
+		}
+	})
+}
+
+// FuzzRedactHidesSecrets: whatever a password, token or header value is
+// made of, it does not survive RedactURL or RedactText in the places they
+// recognise.
+func FuzzRedactHidesSecrets(f *testing.F) {
+	f.Add("hunter2!x")
+	f.Add("p%zzass")
+	f.Add("a:b:c")
+	f.Fuzz(func(t *testing.T, secret string) {
+		// A secret must be findable: long enough, and made of what a
+		// userinfo, query value or header word can hold unescaped.
+		if len(secret) < 6 || strings.ContainsAny(secret, "/?#@&;=:% \t\r\n\"'`[]()<>{},\\") || strings.Contains(strings.ToLower(secret), "xxxxx") ||
+			strings.IndexFunc(secret, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r > unicode.MaxASCII }) >= 0 {
+			return
+		}
+		for _, in := range []string{
+			"http://u:" + secret + "@h:1/p",
+			"u:" + secret + "@127.0.0.1:1/",
+			"http://h/?token=" + secret,
+			"127.0.0.1:1/?api_key=" + secret + "&n=1",
+		} {
+			if got := RedactURL(in); strings.Contains(got, secret) {
+				t.Errorf("RedactURL(%q) = %q", in, got)
+			}
+			if got := RedactText("bad url " + in + ": want"); strings.Contains(got, secret) {
+				t.Errorf("RedactText(%q) = %q", in, got)
+			}
+		}
+		for _, in := range []string{"Authorization: Bearer " + secret, "X-Api-Key: " + secret, "Cookie: a=" + secret} {
+			if got := RedactText(`bad header "` + in + `"`); strings.Contains(got, secret) {
+				t.Errorf("RedactText(%q) = %q", in, got)
+			}
 		}
 	})
 }
