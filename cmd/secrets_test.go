@@ -278,6 +278,8 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		{"run", "cache", "--redis", ":" + p.secret("Redis URL without a scheme") + "@127.0.0.1:1"},
 		{"run", "cache", "--redis", "redis//:" + p.secret("Redis URL with a typo") + "@127.0.0.1:1/0"},
 		{"run", "pool", "--target", ":" + p.secret("pool target without a scheme") + "@127.0.0.1:1"},
+		{"run", "pool", "--target", p.secret("pool password without a scheme") + "@127.0.0.1:1"},
+		{"run", "cache", "--redis", p.secret("Redis password without a scheme") + "@127.0.0.1:1"},
 		{"run", "pool", "--target", "redis://:" + p.secret("pool target, port 0") + "@127.0.0.1:0"},
 	} {
 		cli(true, args...)
