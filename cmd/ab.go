@@ -211,7 +211,8 @@ func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names [
 	if nameB != nameA {
 		opts.Name = nameA + " vs " + nameB
 	}
-	opts.LabelA, opts.LabelB = sideLabel("A", nameA, aSets), sideLabel("B", nameB, bSets)
+	// Labels show each set redacted: they reach stderr, tables and JSON.
+	opts.LabelA, opts.LabelB = sideLabel("A", nameA, shownSets(sa.def, aSets)), sideLabel("B", nameB, shownSets(sb.def, bSets))
 
 	if opts.Compare, err = decisionOptions(flags, cfg); err != nil {
 		return nil, err
@@ -275,7 +276,7 @@ func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenar
 		key, value, ok := strings.Cut(s, "=")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
-			return bench.Scenario{}, fmt.Errorf("--%s %q: want PARAM=VALUE, e.g. concurrency=16 or url=http://new/", flag, s)
+			return bench.Scenario{}, fmt.Errorf("--%s %q: want PARAM=VALUE, e.g. concurrency=16 or url=http://new/", flag, bench.RedactText(s))
 		}
 		fail := func(err error) (bench.Scenario, error) {
 			return bench.Scenario{}, fmt.Errorf("--%s %s: %w", flag, key, err)

@@ -95,7 +95,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func execute(ctx context.Context, args []string, f *Factory) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(f.IO.ErrOut, "perfkit: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			fmt.Fprintf(f.IO.ErrOut, "perfkit: internal error: %s\n", oneLine(bench.RedactText(fmt.Sprint(r))))
 			code = ExitMeasure
 		}
 	}()
@@ -112,7 +112,8 @@ func execute(ctx context.Context, args []string, f *Factory) (code int) {
 		// cobra's own: unknown command, wrong number of args.
 		err = &usageError{err: err, hint: helpHint(c)}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "perfkit: %s\n", oneLine(err.Error()))
+	// The last line of defence against a secret quoted in an error (cmd/redact.go).
+	fmt.Fprintf(f.IO.ErrOut, "perfkit: %s\n", oneLine(bench.RedactText(err.Error())))
 	return exitCode(err)
 }
 

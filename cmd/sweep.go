@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/perfkit/perfkit/bench"
@@ -164,13 +165,28 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 		return fail(errNotSweepable(sw.param, def))
 	}
 
+	// The value in names and messages: secrets redacted.
+	shownOf := func(v string) string {
+		if spec == nil && param.Redact != nil {
+			v = param.Redact(v)
+		}
+		return bench.RedactText(v)
+	}
+	// Values that differ only in a secret show alike: their steps are
+	// told apart by position ("api[header=Authorization: REDACTED #2]"),
+	// or two steps of one name would make compare refuse the result.
+	shownCount := map[string]int{}
+	for _, v := range sw.values {
+		shownCount[shownOf(v)]++
+	}
 	seen := map[string]string{} // canonical value → value as given
 	var scenarios []bench.Scenario
 	var steps []*bench.SweepStep
 	for i, v := range sw.values {
-		shown := v // the value in names and messages: secrets redacted
-		if spec == nil && param.Redact != nil {
-			shown = param.Redact(v)
+		shown := shownOf(v)
+		stepValue := shown
+		if shownCount[shown] > 1 {
+			stepValue += " #" + strconv.Itoa(i+1)
 		}
 		valueErr := func(err error) ([]bench.Scenario, []*bench.SweepStep, error) {
 			return fail(fmt.Errorf("sweep value %s=%s: %w", sw.param, shown, err))
@@ -226,9 +242,9 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 		}
 		step.New = newOnce(w, def, step.Params)
 
-		step.Name = name + "[" + sw.param + "=" + shown + "]"
+		step.Name = name + "[" + sw.param + "=" + stepValue + "]"
 		scenarios = append(scenarios, step)
-		steps = append(steps, &bench.SweepStep{Param: sw.param, Value: shown, Base: name, Index: i})
+		steps = append(steps, &bench.SweepStep{Param: sw.param, Value: stepValue, Base: name, Index: i})
 	}
 	return scenarios, steps, nil
 }

@@ -319,3 +319,19 @@ func TestSweepBadInput(t *testing.T) {
 		})
 	}
 }
+
+// Sweep values that differ only in a secret are named apart by position:
+// one name for two steps would make compare refuse the result.
+func TestSweepSecretStepsNamedApart(t *testing.T) {
+	sandbox(t)
+	o := mustResolve(t, nil, "fetch", "--sweep", "header=Authorization: Bearer s3cr3t1,Authorization: Bearer s3cr3t2,Accept: text/plain")
+	var got, values []string
+	for i, s := range o.Scenarios {
+		got = append(got, s.Name)
+		values = append(values, o.Sweeps[i].Value)
+	}
+	want := []string{"fetch[header=Authorization: REDACTED #1]", "fetch[header=Authorization: REDACTED #2]", "fetch[header=Accept: text/plain]"}
+	if !slices.Equal(got, want) || !slices.Equal(values, []string{"Authorization: REDACTED #1", "Authorization: REDACTED #2", "Accept: text/plain"}) {
+		t.Errorf("steps %q, values %q, want %q", got, values, want)
+	}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/perfkit/perfkit/bench"
 )
 
 // DefaultL2Timeout bounds each Redis dial, read, write and wait for a pooled
@@ -95,14 +97,14 @@ func queryKeys(raw string) map[string]bool {
 // RedactURL hides the password of a Redis URL, for results and errors.
 func RedactURL(s string) string {
 	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
+	if err != nil || u.Opaque != "" || u.Host == "" { // unparseable, or no scheme://
 		if i := strings.LastIndexByte(s, '@'); i >= 0 {
 			if j := strings.Index(s, "://"); j >= 0 && j < i {
 				return s[:j+3] + "xxxxx" + s[i:]
 			}
 			return "xxxxx" + s[i:]
 		}
-		return s
+		return bench.RedactText(s)
 	}
 	if q := u.Query(); q.Has("password") {
 		q.Set("password", "xxxxx")

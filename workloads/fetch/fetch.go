@@ -321,47 +321,13 @@ func checkString(f func(string) error) func(any) error {
 const redacted = "REDACTED"
 
 // sensitive reports whether a header or query parameter name looks like it
-// carries a credential.
-func sensitive(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range [...]string{"auth", "token", "secret", "key", "cookie", "passw", "session", "signature"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+// carries a credential: one list for every workload (bench.SecretName).
+func sensitive(name string) bool { return bench.SecretName(name) }
 
 // redactURL hides a URL's password (as url.URL.Redacted does, "xxxxx") and
-// the values of secret-looking query parameters.
-func redactURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		// Unparseable: keep the scheme and host part only if we can tell them.
-		if i := strings.LastIndexByte(s, '@'); i >= 0 {
-			if j := strings.Index(s, "://"); j >= 0 && j < i {
-				return s[:j+3] + "xxxxx" + s[i:]
-			}
-		}
-		return s
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k := range q {
-			if sensitive(k) {
-				for i := range q[k] {
-					q[k][i] = redacted
-				}
-				changed = true
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.Redacted()
-}
+// the values of secret-looking query parameters; a URL that does not parse
+// (no scheme) is redacted as text, so errors quoting it stay clean.
+func redactURL(s string) string { return bench.RedactURL(s) }
 
 // redactHeader hides the value of a credential header ("Name: REDACTED").
 func redactHeader(s string) string {
@@ -375,17 +341,50 @@ func redactHeader(s string) string {
 	return s
 }
 
-// redactHeaderLoose redacts a malformed header: if it mentions a credential,
-// only its first word is kept.
+// redactHeaderLoose redacts a malformed header. With a colon, a credential
+// name keeps only its name. Without one it may be a value whose name was
+// forgotten ("Bearer abc", a bare token): only a first word that looks like
+// a name ("Bearer", "Content-Type") is kept.
 func redactHeaderLoose(s string) string {
 	if name, _, ok := strings.Cut(s, ":"); ok {
 		if sensitive(name) {
 			return strings.TrimSpace(name) + ": " + redacted
 		}
+		return bench.RedactText(s)
+	}
+	f := strings.Fields(s)
+	if len(f) == 0 {
 		return s
 	}
-	if f := strings.Fields(s); len(f) > 1 && sensitive(s) {
+	if !looksLikeName(f[0]) {
+		return redacted
+	}
+	if len(f) == 1 {
+		return s
+	}
+	hasToken := slices.ContainsFunc(f, func(w string) bool { return !looksLikeName(w) })
+	if hasToken || slices.ContainsFunc(f, sensitive) || authScheme(f[0]) {
 		return f[0] + " " + redacted
 	}
-	return s
+	return s // words only ("not a header"): no token among them
+}
+
+// authScheme reports whether w starts an Authorization value.
+func authScheme(w string) bool {
+	switch strings.ToLower(w) {
+	case "bearer", "basic", "token", "digest", "negotiate", "bot":
+		return true
+	}
+	return false
+}
+
+// looksLikeName reports whether a word is letters and dashes, as header
+// names and auth schemes are; a token or password almost never is.
+func looksLikeName(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; (c < 'a' || c > 'z') && w[i] != '-' {
+			return false
+		}
+	}
+	return w != "" && len(w) <= 40
 }

@@ -301,3 +301,36 @@ func TestMakePayload(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedHeaderHidesSecrets: a header or request line that cannot be
+// parsed is quoted in its error with anything that may be a secret hidden.
+func TestMalformedHeaderHidesSecrets(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Bearer s3cr3t", "Bearer REDACTED"},
+		{"s3cr3t", "REDACTED"},
+		{"abc123def456", "REDACTED"},
+		{"NoColon", "NoColon"},
+		{"Authorization Bearer s3cr3t", "Authorization REDACTED"},
+		{"X-Api-Key: s3cr3t", "X-Api-Key: REDACTED"},
+		{"Bad Name: v", "Bad Name: v"},
+		{"not a header", "not a header"},
+		{"Bearer hunter", "Bearer REDACTED"},
+		{"X-Api-Key hunter", "X-Api-Key REDACTED"},
+		{"Foo abc123", "Foo REDACTED"},
+	} {
+		if got := redactHeaderLoose(tc.in); got != tc.want {
+			t.Errorf("redactHeaderLoose(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"GET http://u:s3cr3t@h/ extra", "GET http://u:xxxxx@h/ extra"},
+		{"GET /path?token=s3cr3t extra", "GET /path?token=REDACTED extra"},
+		{"Authorization Bearer s3cr3t", "Authorization REDACTED"},
+		{"s3cr3t", "REDACTED"},
+		{"GET", "GET"},
+	} {
+		if got := shownRequestLine(tc.in); got != tc.want {
+			t.Errorf("shownRequestLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/perfkit/perfkit/bench"
 )
 
 // A targets file lists requests the way vegeta's http format does:
@@ -132,7 +134,7 @@ func isLetters(s string) bool {
 func parseRequestLine(s string) (target, error) {
 	f := strings.Fields(s)
 	if len(f) != 2 || !isLetters(f[0]) {
-		return target{}, fmt.Errorf("bad request line %q: want \"METHOD URL\" (a blank line ends a target's headers)", redactHeaderLoose(s))
+		return target{}, fmt.Errorf("bad request line %q: want \"METHOD URL\" (a blank line ends a target's headers)", shownRequestLine(s))
 	}
 	m, err := parseMethod(f[0])
 	if err != nil {
@@ -143,4 +145,14 @@ func parseRequestLine(s string) (target, error) {
 		return target{}, err
 	}
 	return target{method: m, url: u}, nil
+}
+
+// shownRequestLine is a bad request line as its error quotes it: secrets in
+// a URL redacted; a line that does not start with a method may be a stray
+// header or a bare token, redacted as a malformed header.
+func shownRequestLine(s string) string {
+	if f := strings.Fields(s); len(f) > 1 && isLetters(f[0]) && (strings.Contains(f[1], "://") || strings.HasPrefix(f[1], "/")) {
+		return bench.RedactText(s)
+	}
+	return bench.RedactText(redactHeaderLoose(s))
 }

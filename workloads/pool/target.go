@@ -113,7 +113,11 @@ func parseTarget(s string) (target, error) {
 func redactTarget(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
-		return s
+		// No scheme: whatever comes before an @ may be the password.
+		if at := strings.LastIndexByte(s, '@'); at >= 0 {
+			return "xxxxx" + s[at:]
+		}
+		return bench.RedactText(s)
 	}
 	rest := s[i+3:]
 	end := strings.IndexAny(rest, "/?#")
