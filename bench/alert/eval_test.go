@@ -106,9 +106,12 @@ func TestStepFiresAndResolves(t *testing.T) {
 }
 
 // TestAbortStopsRun: an abort rule cancels the run as it fires; the partial
-// result holds the firing (and its "run ended" resolution).
+// result holds the firing (and its "run ended" resolution). Every op takes
+// at least 25ms, so the rule fires in the first interval and no interval
+// can clear it however the machine's load moves latency: a fast phase would
+// let a loaded machine fire the rule early and clear it after.
 func TestAbortStopsRun(t *testing.T) {
-	w := &stepWorkload{fast: time.Millisecond, slow: 25 * time.Millisecond, from: 300 * time.Millisecond, to: time.Hour}
+	w := &stepWorkload{fast: 25 * time.Millisecond, slow: 25 * time.Millisecond, to: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rule := Rule{Name: "too-slow", Expr: MustParseExpr("p99 > 10ms"), Abort: true}
