@@ -320,7 +320,8 @@ func TestDefinitionListsParams(t *testing.T) {
 }
 
 // Several runs of one scenario reuse each worker's state, and each run gets
-// its own peak.
+// its own peak. Runs are counts of ops: a 60ms run on a loaded machine may
+// start no op at all.
 func TestRunCountAndOpenModel(t *testing.T) {
 	raw := map[string]any{}
 	def := Definition()
@@ -330,7 +331,7 @@ func TestRunCountAndOpenModel(t *testing.T) {
 	}
 	wl := build(t, raw)
 	set := bench.DefaultSettings()
-	set.Duration, set.Warmup, set.Count = 60*time.Millisecond, 0, 3
+	set.Duration, set.Iterations, set.Warmup, set.Count = 0, 400, 0, 3
 	res, err := bench.Run(context.Background(), bench.Scenario{
 		Name: Name, Workload: Name, Params: v, Settings: set,
 		New: func() (bench.Workload, error) { return wl, nil },
@@ -353,7 +354,7 @@ func TestRunCountAndOpenModel(t *testing.T) {
 	// The open model: -c caps the borrowers in flight.
 	wl = build(t, raw)
 	set = bench.DefaultSettings()
-	set.Duration, set.Warmup, set.Rate, set.Concurrency = 200*time.Millisecond, 0, 2000, 16
+	set.Duration, set.Iterations, set.Warmup, set.Rate, set.Concurrency = 0, 400, 0, 2000, 16
 	res, err = bench.Run(context.Background(), bench.Scenario{
 		Name: Name, Workload: Name, Params: v, Settings: set,
 		New: func() (bench.Workload, error) { return wl, nil },
