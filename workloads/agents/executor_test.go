@@ -326,8 +326,10 @@ func TestTimeouts(t *testing.T) {
 	}
 }
 
-// An io batch of 32 agents sleeping 20ms on 8 workers runs close to 8 at a
-// time: Σ agent latency / makespan ≥ 0.6 × workers.
+// An io batch of 32 agents sleeping 20ms on 8 workers runs them in
+// parallel: Σ agent latency / makespan ≥ workers/3. (Close to 8 on a quiet
+// machine; a loaded one stretches the gaps between agents. A serial or
+// 2-lane executor stays under the bound.)
 func TestSpeedupIO(t *testing.T) {
 	const workers = 8
 	agents := make([]Agent, 32)
@@ -339,8 +341,8 @@ func TestSpeedupIO(t *testing.T) {
 	makespan := time.Since(t0)
 	s := Summarize(res)
 	speedup := float64(s.Work) / float64(makespan)
-	if s.OK != 32 || speedup < 0.6*workers {
-		t.Errorf("speedup %.2f (work %s, makespan %s, %+v), want ≥ %.1f", speedup, s.Work, makespan, s, 0.6*workers)
+	if s.OK != 32 || speedup < workers/3.0 {
+		t.Errorf("speedup %.2f (work %s, makespan %s, %+v), want ≥ %.1f", speedup, s.Work, makespan, s, workers/3.0)
 	}
 }
 
