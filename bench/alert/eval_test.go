@@ -177,6 +177,28 @@ func snap(run, k int, ops int64, lat time.Duration, final bool) *bench.Snapshot 
 	}
 }
 
+// TestEmptyTailAfterTheWindow: a timed run that ends late closes with an
+// empty final interval past its window (the engine's wind-down); it is no
+// data, so a throughput rule firing before it ends with the run, neither
+// cleared nor fired by a throughput of zero.
+func TestEmptyTailAfterTheWindow(t *testing.T) {
+	busy := Rule{Name: "busy", Expr: MustParseExpr("throughput > 1/s")}
+	idle := Rule{Name: "idle", Expr: MustParseExpr("throughput < 1/s")}
+	ev := NewEvaluator([]Rule{busy, idle}, nil, Options{})
+	for k := range 3 {
+		s := snap(0, k, 100, time.Millisecond, false)
+		s.Settings.Duration = 3 * time.Second
+		ev.Interval(s)
+	}
+	tail := snap(0, 3, 0, 0, true)
+	tail.Settings.Duration, tail.Length = 3*time.Second, 48*time.Millisecond
+	ev.Interval(tail)
+	got := ev.Events()
+	if len(got) != 2 || got[0].Rule != "busy" || got[0].State != bench.AlertFiring || got[1].Rule != "busy" || got[1].Reason != ReasonRunEnded {
+		t.Errorf("events %+v, want busy firing then resolved as the run ended", got)
+	}
+}
+
 // TestForAndEpisodes: a rule fires only after holding for `for`, once per
 // episode; a pending streak that breaks fires nothing; an interval without
 // data changes nothing; a new run starts afresh.
