@@ -19,7 +19,7 @@ import (
 func TestRunEmbedded(t *testing.T) {
 	raw := map[string]any{}
 	wl := build(t, raw)
-	run := runScenario(t, wl, raw, 8, 200*time.Millisecond)
+	run := runOps(t, wl, raw, 8, 1000)
 
 	if run.Ops == 0 || run.Errors != 0 {
 		t.Fatalf("ops %d errors %d (%v), want ops and no errors", run.Ops, run.Errors, run.ErrorsByKind)
@@ -60,7 +60,7 @@ func TestRunEmbedded(t *testing.T) {
 // kind exhausted, and counted.
 func TestRunFailFast(t *testing.T) {
 	raw := map[string]any{"policy": "fail-fast", "max-open": 1, "hold": "1ms"}
-	run := runScenario(t, build(t, raw), raw, 8, 100*time.Millisecond)
+	run := runOps(t, build(t, raw), raw, 8, 200)
 	n := run.ErrorsByKind[KindExhausted]
 	if n == 0 || n != run.Counters[CounterExhaust] {
 		t.Errorf("exhausted: %d errors, counter %d; want equal and > 0", n, run.Counters[CounterExhaust])
@@ -72,7 +72,7 @@ func TestRunFailFast(t *testing.T) {
 
 func TestRunAcquireTimeout(t *testing.T) {
 	raw := map[string]any{"max-open": 1, "hold": "20ms", "acquire-timeout": "2ms"}
-	run := runScenario(t, build(t, raw), raw, 4, 100*time.Millisecond)
+	run := runOps(t, build(t, raw), raw, 4, 40)
 	n := run.ErrorsByKind[KindAcquireTimeout]
 	if n == 0 || n != run.Counters[CounterTimeouts] {
 		t.Errorf("acquire_timeout: %d errors, counter %d; want equal and > 0 (%v)", n, run.Counters[CounterTimeouts], run.ErrorsByKind)
@@ -121,7 +121,7 @@ func TestRunRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	raw := map[string]any{"target": rs.URL, "max-open": 2, "hold": "0s"}
 	wl := build(t, raw)
-	run := runScenario(t, wl, raw, 4, 200*time.Millisecond)
+	run := runOps(t, wl, raw, 4, 200)
 	if run.Ops == 0 || run.Errors != 0 {
 		t.Fatalf("ops %d errors %d (%v)", run.Ops, run.Errors, run.ErrorsByKind)
 	}
