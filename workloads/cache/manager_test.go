@@ -16,11 +16,13 @@ import (
 )
 
 // startRedis starts a redis-server and returns a client for it, both
-// stopped when the test ends.
+// stopped when the test ends. The client's timeout is 10s, not the 200ms
+// default: a loaded machine can hold a round trip past 200ms (an "i/o
+// timeout" failed a test so), and these tests are not about timeouts.
 func startRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 	t.Helper()
 	srv := redistest.Start(t)
-	c, err := OpenRedis(t.Context(), RedisConfig{URL: srv.URL, PoolSize: 64})
+	c, err := OpenRedis(t.Context(), RedisConfig{URL: srv.URL, PoolSize: 64, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
