@@ -330,7 +330,7 @@ func TestRedisKilledMidRun(t *testing.T) {
 	srv := killable(t)
 	began := time.Now()
 	var killedAt time.Time // written before run returns
-	res := run(t, map[string]any{"redis": srv.URL, "origin-latency": "200us", "l2-timeout": "100ms"}, time.Second, func() {
+	res := run(t, map[string]any{"redis": srv.URL, "origin-latency": "200us", "l2-timeout": "1s"}, time.Second, func() {
 		time.Sleep(400 * time.Millisecond)
 		srv.Kill()
 		killedAt = time.Now()
@@ -397,7 +397,7 @@ func TestOpAllocs(t *testing.T) {
 // error naming it.
 func TestSetupRedisGone(t *testing.T) {
 	srv := killable(t)
-	wl, _ := build(t, map[string]any{"redis": srv.URL})
+	wl, _ := build(t, map[string]any{"redis": srv.URL, "l2-timeout": "10s"}) // New pings it: no 200ms bound under load
 	srv.Kill()
 	s := &bench.Setup{Concurrency: 4}
 	err := wl.Setup(t.Context(), s)
