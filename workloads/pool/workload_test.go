@@ -59,9 +59,12 @@ func TestRunEmbedded(t *testing.T) {
 // fail-fast on a pool too small for the borrowers: refusals are errors of
 // kind exhausted, and counted.
 func TestRunFailFast(t *testing.T) {
-	raw := map[string]any{"policy": "fail-fast", "max-open": 1, "hold": "1ms"}
-	// Timed, not counted: refusals are instant, so a count of ops can be
-	// spent on refusals while the one borrower holds its connection.
+	// min-idle 0: with 1, the pool's maintainer dials the only connection
+	// itself, and on a loaded machine that dial can outlast the run while
+	// every borrower is refused ('no op got a connection'); here the first
+	// borrower dials it. Timed, not counted: refusals are instant, so a
+	// count of ops can be spent on them while one borrower holds it.
+	raw := map[string]any{"policy": "fail-fast", "max-open": 1, "min-idle": 0, "hold": "1ms"}
 	run := runScenario(t, build(t, raw), raw, 8, 100*time.Millisecond)
 	n := run.ErrorsByKind[KindExhausted]
 	if n == 0 || n != run.Counters[CounterExhaust] {
