@@ -3,8 +3,11 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -56,6 +59,22 @@ func scenario(wl Workload, mod func(*Settings)) Scenario {
 	return Scenario{Name: "t", Workload: "test", New: func() (Workload, error) { return wl, nil }, Settings: set}
 }
 
+// withLongerWarmups runs attempt with a warmup of w, then 10 and 100 times
+// that, until attempt reports that some ops ran during the warmup. Whether a
+// worker goroutine gets a CPU inside a short warmup is up to the machine: on
+// a loaded one it may not, and a test must not fail for that; a warmup that
+// runs no ops in 100 times its length is an engine that skips it.
+func withLongerWarmups(t *testing.T, w time.Duration, attempt func(warmup time.Duration) bool) {
+	t.Helper()
+	for range 3 {
+		if attempt(w) {
+			return
+		}
+		w *= 10
+	}
+	t.Fatalf("no op ran during a warmup of %s", w/10)
+}
+
 func mustRun(t *testing.T, sc Scenario, obs ...Observer) ScenarioResult {
 	t.Helper()
 	res, err := Run(context.Background(), sc, obs...)
@@ -70,7 +89,7 @@ func TestClosedNeverExceedsConcurrency(t *testing.T) {
 		time.Sleep(200 * time.Microsecond)
 		return 0, nil
 	}}
-	res := mustRun(t, scenario(wl, func(s *Settings) { s.Concurrency = 5 }))
+	res := mustRun(t, scenario(wl, func(s *Settings) { s.Concurrency = 5; s.Duration = 0; s.Iterations = 2000 }))
 	if got := wl.maxSeen.Load(); got > 5 || got < 2 {
 		t.Fatalf("max in flight %d, want ≤ 5 (and > 1)", got)
 	}
@@ -86,53 +105,64 @@ func TestClosedNeverExceedsConcurrency(t *testing.T) {
 func TestIterationsExact(t *testing.T) {
 	for _, c := range []int{1, 3, 8} {
 		for _, n := range []int64{1, 7, 1000, 12345} {
-			wl := &testWorkload{}
-			res := mustRun(t, scenario(wl, func(s *Settings) {
-				s.Concurrency = c
-				s.Duration = 0
-				s.Iterations = n
-				s.Warmup = 20 * time.Millisecond
-			}))
-			run := res.Runs[0]
-			if run.Ops != n || run.Latency[OverallKey].Count != n {
-				t.Fatalf("c=%d n=%d: ops %d, latency count %d", c, n, run.Ops, run.Latency[OverallKey].Count)
-			}
-			if wl.calls.Load() <= n {
-				t.Fatalf("c=%d n=%d: %d calls: the warmup ran no ops", c, n, wl.calls.Load())
-			}
-			var sum int64
-			for _, iv := range run.Intervals {
-				sum += iv.Ops
-			}
-			if sum != n {
-				t.Fatalf("intervals hold %d ops, want %d", sum, n)
-			}
+			// Exactly n measured ops whatever the warmup ran; the calls
+			// beyond n are the warmup's.
+			withLongerWarmups(t, 20*time.Millisecond, func(warmup time.Duration) bool {
+				wl := &testWorkload{}
+				res := mustRun(t, scenario(wl, func(s *Settings) {
+					s.Concurrency = c
+					s.Duration = 0
+					s.Iterations = n
+					s.Warmup = warmup
+				}))
+				run := res.Runs[0]
+				if run.Ops != n || run.Latency[OverallKey].Count != n {
+					t.Fatalf("c=%d n=%d: ops %d, latency count %d", c, n, run.Ops, run.Latency[OverallKey].Count)
+				}
+				var sum int64
+				for _, iv := range run.Intervals {
+					sum += iv.Ops
+				}
+				if sum != n {
+					t.Fatalf("intervals hold %d ops, want %d", sum, n)
+				}
+				return wl.calls.Load() > n
+			})
 		}
 	}
 }
 
 func TestWarmupNotRecorded(t *testing.T) {
-	var measuring atomic.Bool
-	// Ops during the warmup fail; measured ops succeed. No error may show.
-	wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
-		time.Sleep(100 * time.Microsecond)
-		if !measuring.Load() {
-			return 0, errors.New("warmup op")
+	// Ops that begin before half the warmup has passed fail; later ones
+	// succeed. The cut-off is taken before the run starts its clock, so
+	// every failing op began in the warmup however slow the machine: no
+	// error may show.
+	withLongerWarmups(t, 300*time.Millisecond, func(warmup time.Duration) bool {
+		cutoff := time.Now().Add(warmup / 2)
+		var failed atomic.Int64
+		wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
+			time.Sleep(100 * time.Microsecond)
+			if time.Now().Before(cutoff) {
+				failed.Add(1)
+				return 0, errors.New("warmup op")
+			}
+			return 0, nil
+		}}
+		res := mustRun(t, scenario(wl, func(s *Settings) {
+			s.Warmup = warmup
+			s.Duration = 0
+			s.Iterations = 200
+			s.Concurrency = 2
+		}))
+		run := res.Runs[0]
+		if run.Errors != 0 {
+			t.Fatalf("%d warmup errors recorded (%d ops failed in the warmup)", run.Errors, failed.Load())
 		}
-		return 0, nil
-	}}
-	time.AfterFunc(150*time.Millisecond, func() { measuring.Store(true) })
-	res := mustRun(t, scenario(wl, func(s *Settings) {
-		s.Warmup = 300 * time.Millisecond
-		s.Concurrency = 2
-	}))
-	run := res.Runs[0]
-	if run.Errors != 0 {
-		t.Fatalf("%d warmup errors recorded", run.Errors)
-	}
-	if run.Ops == 0 || run.Ops >= wl.calls.Load() {
-		t.Fatalf("ops %d of %d calls", run.Ops, wl.calls.Load())
-	}
+		if run.Ops != 200 {
+			t.Fatalf("ops %d of %d calls, want 200", run.Ops, wl.calls.Load())
+		}
+		return failed.Load() > 0
+	})
 }
 
 func TestErrorsByKindAndPanic(t *testing.T) {
@@ -230,6 +260,63 @@ func TestPercentilesMatchExact(t *testing.T) {
 	}
 }
 
+// TestOpenModelSchedule checks the constant schedule itself, without the
+// clock: 2000/s over a 1s window after a 100ms warmup is 2000 intended starts
+// 500µs apart from the window's start, and 2000 ops due.
+func TestOpenModelSchedule(t *testing.T) {
+	set := DefaultSettings()
+	set.Rate, set.Warmup, set.Duration, set.Concurrency = 2000, 100*time.Millisecond, time.Second, 4
+	r := newRunner(context.Background(), Scenario{Name: "t", Settings: set}, nil, &Setup{}, 0, nil)
+	r.begin()
+	var in []int64
+	for {
+		v := r.nextIntended(nil)
+		if v >= r.measureEnd {
+			break
+		}
+		if v >= r.measureStart {
+			in = append(in, v)
+		}
+	}
+	if len(in) != 2000 || in[0] != int64(100*time.Millisecond) {
+		t.Fatalf("%d intended starts in the window, first at %s; want 2000 from 100ms", len(in), time.Duration(in[0]))
+	}
+	for i := 1; i < len(in); i++ {
+		if d := in[i] - in[i-1]; d < 499_999 || d > 500_001 {
+			t.Fatalf("starts %d and %d are %dns apart, want 500µs", i-1, i, d)
+		}
+	}
+	if d := r.dropped(0); d != 2000 {
+		t.Fatalf("%d due with none started, want 2000", d)
+	}
+	if d := r.dropped(1990); d != 10 {
+		t.Fatalf("%d dropped with 1990 started, want 10", d)
+	}
+}
+
+// TestOpenModelPoissonSchedule: Poisson arrivals at 2000/s over 1s are 2000
+// ± 225 (5 sd) intended starts, with exponential gaps (mean 500µs).
+func TestOpenModelPoissonSchedule(t *testing.T) {
+	set := DefaultSettings()
+	set.Rate, set.Arrival, set.Warmup, set.Duration = 2000, ArrivalPoisson, 0, time.Second
+	for seed := range uint64(5) {
+		r := newRunner(context.Background(), Scenario{Name: "t", Settings: set}, nil, &Setup{}, 0, nil)
+		r.begin()
+		rng := rand.New(rand.NewPCG(seed, 1))
+		n := 0
+		for r.nextIntended(rng) < r.measureEnd {
+			n++
+		}
+		if n < 1775 || n > 2225 {
+			t.Fatalf("seed %d: %d arrivals in 1s, want 2000 ± 225", seed, n)
+		}
+	}
+}
+
+// TestOpenModelRate runs the schedule for real. How many ops start in the
+// window is up to the machine (a loaded one drops some), so the smoke test
+// asserts the accounting: every due op is started or counted dropped, the
+// achieved rate is what started, and a shortfall makes the run invalid.
 func TestOpenModelRate(t *testing.T) {
 	wl := &testWorkload{}
 	res := mustRun(t, scenario(wl, func(s *Settings) {
@@ -243,11 +330,16 @@ func TestOpenModelRate(t *testing.T) {
 	if st == nil {
 		t.Fatal("no schedule stats")
 	}
-	if math.Abs(st.AchievedRate-2000)/2000 > 0.02 {
-		t.Fatalf("achieved %.1f/s, want 2000 ± 2%%", st.AchievedRate)
+	if run.Ops == 0 || run.Ops > 2000 || run.Ops+st.Dropped != 2000 {
+		t.Fatalf("ops %d + dropped %d, want 2000 due", run.Ops, st.Dropped)
 	}
-	if run.Ops < 1960 || run.Ops > 2001 {
-		t.Fatalf("ops %d, want ~2000", run.Ops)
+	if math.Abs(st.AchievedRate-float64(run.Ops)) > 1e-6 || st.TargetRate != 2000 {
+		t.Fatalf("achieved %.3f/s of %g with %d ops in 1s", st.AchievedRate, st.TargetRate, run.Ops)
+	}
+	// (Valid runs may still be marked invalid for schedule lag when the
+	// machine is loaded.)
+	if st.AchievedRate < MinAchievedRatio*2000 && (run.Valid || !strings.Contains(fmt.Sprint(run.InvalidReasons), "achieved rate")) {
+		t.Fatalf("achieved %.1f/s, valid %v: %v", st.AchievedRate, run.Valid, run.InvalidReasons)
 	}
 	if res.Model != ModelOpen {
 		t.Fatalf("model %s", res.Model)
@@ -267,9 +359,11 @@ func TestOpenModelPoissonRate(t *testing.T) {
 		s.Duration = time.Second
 		s.Concurrency = 4
 	}))
-	// 2000 Poisson arrivals in 1s: sd ≈ 45; 5 sd either way.
-	if ops := res.Runs[0].Ops; ops < 1775 || ops > 2225 {
-		t.Fatalf("ops %d, want 2000 ± 225", ops)
+	// 2000 Poisson arrivals in 1s: sd ≈ 45; 5 sd either way. Ops the
+	// machine was too slow to start count as dropped.
+	run := res.Runs[0]
+	if due := run.Ops + run.Schedule.Dropped; run.Ops == 0 || due < 1775 || due > 2225 {
+		t.Fatalf("ops %d + dropped %d, want 2000 ± 225 due", run.Ops, run.Schedule.Dropped)
 	}
 }
 
@@ -299,7 +393,9 @@ func TestCoordinatedOmission(t *testing.T) {
 	if co.P90Ns < int64(200*time.Millisecond) {
 		t.Fatalf("p90 from intended start %v: ops queued behind the stall should wait", time.Duration(co.P90Ns))
 	}
-	if svc.P90Ns > int64(50*time.Millisecond) {
+	// Queued ops waited ≥ 200ms at p90 (checked above); their service time
+	// is a no-op's, far under that even when a loaded machine adds stalls.
+	if svc.P90Ns > int64(150*time.Millisecond) {
 		t.Fatalf("service p90 %v: only the stalled ops are slow", time.Duration(svc.P90Ns))
 	}
 	if run.Schedule.Late == 0 {
@@ -330,7 +426,7 @@ func TestTimeoutViaContext(t *testing.T) {
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(10 * time.Second):
 			return 0, nil
 		}
 	}}
@@ -345,28 +441,36 @@ func TestTimeoutViaContext(t *testing.T) {
 	if run.ErrorsByKind[KindTimeout] != 10 {
 		t.Fatalf("errors %v", run.ErrorsByKind)
 	}
-	if p := run.Latency[OverallKey].MaxNs; p > int64(500*time.Millisecond) {
+	if p := run.Latency[OverallKey].MaxNs; p > int64(5*time.Second) {
 		t.Fatalf("max latency %v: the timeout did not cut the op", time.Duration(p))
 	}
 }
 
 func TestDeadlineVisibleAndReset(t *testing.T) {
-	// Every op sees a deadline about timeout from its start, and a Done that
-	// fired for one op does not leak into the next.
+	// Every op sees a deadline at most timeout ahead and later than the
+	// previous op's, and a Done that fired for one op does not leak into the
+	// next. A slow machine may reach an op's deadline before the op looks
+	// (Done closed then is right), so what counts is Done closed before
+	// the deadline.
 	var bad atomic.Int64
 	var i atomic.Int64
+	var prev time.Time // one worker: no race
 	wl := &testWorkload{op: func(ctx context.Context, _ *Worker) (Label, error) {
 		d, ok := ctx.Deadline()
-		if !ok || time.Until(d) > 100*time.Millisecond || time.Until(d) < 0 {
+		now := time.Now()
+		if !ok || d.Sub(now) > 100*time.Millisecond || !d.After(prev) {
 			bad.Add(1)
 		}
+		prev = d
 		if i.Add(1)%2 == 0 {
 			<-ctx.Done() // wait for this op's timeout
 			return 0, ctx.Err()
 		}
 		select {
 		case <-ctx.Done():
-			bad.Add(1) // closed at the start of an op: leaked
+			if now.Before(d) {
+				bad.Add(1) // closed before this op's deadline: leaked
+			}
 		default:
 		}
 		return 0, nil
@@ -384,12 +488,17 @@ func TestDeadlineVisibleAndReset(t *testing.T) {
 }
 
 func TestCancelWritesPartial(t *testing.T) {
+	// The 50th op stops the run, so some ops were measured however slow
+	// the machine.
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int64
 	wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
 		time.Sleep(time.Millisecond)
+		if calls.Add(1) == 50 {
+			cancel()
+		}
 		return 0, nil
 	}}
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
 	sc := scenario(wl, func(s *Settings) { s.Duration = time.Hour; s.Count = 3; s.Concurrency = 2 })
 	res, err := Run(ctx, sc)
 	if err != nil {
@@ -404,7 +513,7 @@ func TestCancelWritesPartial(t *testing.T) {
 }
 
 func TestCountRuns(t *testing.T) {
-	res := mustRun(t, scenario(&testWorkload{}, func(s *Settings) { s.Count = 3; s.Duration = 50 * time.Millisecond }))
+	res := mustRun(t, scenario(&testWorkload{}, func(s *Settings) { s.Count = 3; s.Duration = 0; s.Iterations = 100 }))
 	if len(res.Runs) != 3 {
 		t.Fatalf("%d runs", len(res.Runs))
 	}
@@ -454,11 +563,15 @@ func TestEveryOpFailed(t *testing.T) {
 }
 
 func TestCancelInterruptsOpenModelWait(t *testing.T) {
-	// At 0.5 ops/s the second op is 2s away; a stop must not wait for it.
+	// At 0.01 ops/s the second op is 100s away; a stop, made just after the
+	// first op, must not wait for it.
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
+	wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
+		time.AfterFunc(50*time.Millisecond, cancel)
+		return 0, nil
+	}}
 	start := time.Now()
-	res, err := Run(ctx, scenario(&testWorkload{}, func(s *Settings) { s.Rate = 0.5; s.Duration = time.Minute; s.Concurrency = 1 }))
+	res, err := Run(ctx, scenario(wl, func(s *Settings) { s.Rate = 0.01; s.Duration = time.Hour; s.Concurrency = 1 }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +586,7 @@ func TestCancelInterruptsOpenModelWait(t *testing.T) {
 func TestSingleLabelHasOverall(t *testing.T) {
 	wl := &testWorkload{setup: func(s *Setup) error { s.Label("batch"); return nil }}
 	for _, rate := range []float64{0, 1000} {
-		res := mustRun(t, scenario(wl, func(s *Settings) { s.Rate = rate; s.Duration = 100 * time.Millisecond }))
+		res := mustRun(t, scenario(wl, func(s *Settings) { s.Rate = rate; s.Duration = 0; s.Iterations = 50 }))
 		l := res.Runs[0].Latency
 		if l["batch"].Count == 0 || l[OverallKey].Count != l["batch"].Count {
 			t.Fatalf("rate %v: batch %d, op %d", rate, l["batch"].Count, l[OverallKey].Count)

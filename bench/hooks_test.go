@@ -52,8 +52,10 @@ func TestMeasureObserverSkipsWarmup(t *testing.T) {
 	if log.at[0] < 100*time.Millisecond {
 		t.Errorf("MeasureStart at %s, inside the 100ms warmup", log.at[0])
 	}
-	if d := log.at[1] - log.at[0]; d < 100*time.Millisecond {
-		t.Errorf("measured part %s, want at least the 100ms duration", d)
+	// The notice of the start may come late on a loaded machine; the end
+	// may not come before the warmup and the duration have passed.
+	if log.at[1] < 200*time.Millisecond {
+		t.Errorf("MeasureEnd at %s, before the 100ms warmup and 100ms duration", log.at[1])
 	}
 
 	// Stopped in the warmup: neither call.

@@ -131,13 +131,18 @@ func TestRunShardRecordsWholeLoadAndRunsItsShare(t *testing.T) {
 }
 
 func TestStartAtAlignsTheMeasuredWindow(t *testing.T) {
-	at := time.Now().Add(150 * time.Millisecond).Truncate(time.Millisecond)
+	// A run that begins late (its warmup would start in the past) starts
+	// measuring as soon as it can, so the window is exact only while the
+	// machine keeps up. Each run's warmup is the slack for the run before it
+	// to end and the next to begin: 400ms, so a loaded machine keeps up.
+	const warmup, duration = 400 * time.Millisecond, 100 * time.Millisecond
+	at := time.Now().Add(warmup + 200*time.Millisecond).Truncate(time.Millisecond)
 	res := mustRun(t, scenario(&testWorkload{}, func(s *Settings) {
-		s.Warmup, s.Duration, s.Count = 50*time.Millisecond, 100*time.Millisecond, 2
+		s.Warmup, s.Duration, s.Count = warmup, duration, 2
 		s.StartAt = at
 	}))
 	for i, run := range res.Runs {
-		want := at.Add(time.Duration(i) * 150 * time.Millisecond)
+		want := at.Add(time.Duration(i) * (warmup + duration))
 		if d := run.StartedAt.Sub(want); d < 0 || d > 20*time.Millisecond {
 			t.Errorf("run %d started measuring at %s, want %s (off by %s)", i, run.StartedAt, want, d)
 		}

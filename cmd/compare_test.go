@@ -47,7 +47,7 @@ func writeResult(t *testing.T, path string, r *bench.Result) string {
 // --compare, list, show, remove.
 func TestCompareEndToEnd(t *testing.T) {
 	sandbox(t)
-	runArgs := []string{"run", "fetch", "--count", "3", "-d", "100ms", "--warmup", "0s", "-c", "2"}
+	runArgs := []string{"run", "fetch", "--count", "3", "-n", "100", "--warmup", "0s", "-c", "2"}
 	if code, _, errOut := cli(t, runArgs...); code != ExitOK {
 		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
@@ -76,7 +76,7 @@ func TestCompareEndToEnd(t *testing.T) {
 		t.Errorf("--fail-on inconclusive: exit %d, want 1", code)
 	}
 
-	code, out, errOut = cli(t, "run", "fetch", "--count", "3", "-d", "100ms", "--warmup", "0s", "-c", "2", "--compare", "default", "--no-save")
+	code, out, errOut = cli(t, "run", "fetch", "--count", "3", "-n", "100", "--warmup", "0s", "-c", "2", "--compare", "default", "--no-save")
 	if code != ExitOK || !strings.Contains(out, "\n0 regressions, 0 improvements, 0 unchanged, 8 inconclusive\n") || !strings.Contains(out, "new: this run") {
 		t.Errorf("run --compare: exit %d, stderr %q\n%s", code, errOut, out)
 	}

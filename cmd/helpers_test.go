@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,12 +159,20 @@ func oneErrorLine(t *testing.T, stderr string, want ...string) {
 }
 
 // fakeWorkload is a trivial op for tests that need a workload other than
-// fetch: it sleeps for the param "sleep", if any.
-type fakeWorkload struct{ sleep time.Duration }
+// fetch: it sleeps for the param "sleep", if any, and calls onOp, if set,
+// as each op starts (so a test can act once the run is under way however
+// slow the machine, not after a guessed delay).
+type fakeWorkload struct {
+	sleep time.Duration
+	onOp  func()
+}
 
 func (w *fakeWorkload) Setup(context.Context, *bench.Setup) error { return nil }
 func (w *fakeWorkload) Teardown(context.Context) error            { return nil }
 func (w *fakeWorkload) Op(ctx context.Context, _ *bench.Worker) (bench.Label, error) {
+	if w.onOp != nil {
+		w.onOp()
+	}
 	if w.sleep > 0 {
 		t := time.NewTimer(w.sleep)
 		defer t.Stop()
@@ -174,6 +183,18 @@ func (w *fakeWorkload) Op(ctx context.Context, _ *bench.Worker) (bench.Label, er
 		}
 	}
 	return 0, nil
+}
+
+// afterOps returns a fake workload definition, name, whose ops take a
+// millisecond; once n ops have started it calls do, once.
+func afterOps(name string, n int64, do func()) bench.Definition {
+	var ops atomic.Int64
+	wl := &fakeWorkload{sleep: time.Millisecond, onOp: func() {
+		if ops.Add(1) == n {
+			do()
+		}
+	}}
+	return bench.Definition{Name: name, Help: "ticks", New: func(bench.Values) (bench.Workload, error) { return wl, nil }}
 }
 
 // fakeDefs are two workloads sharing the param name "size" with different

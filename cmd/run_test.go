@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,8 +23,9 @@ import (
 	"github.com/perfkit/perfkit/bench"
 )
 
-// quick are the settings that keep an end-to-end run short.
-var quick = []string{"-d", "200ms", "--warmup", "0s", "-c", "2"}
+// quick are the settings that keep an end-to-end run short: a count of
+// ops, not a time (a loaded machine may complete no op in 200ms).
+var quick = []string{"-n", "200", "--warmup", "0s", "-c", "2"}
 
 func args(a ...[]string) []string { return slices.Concat(a...) }
 
@@ -451,12 +453,14 @@ func TestRunSomeServerErrors(t *testing.T) {
 	}
 }
 
+// The stop comes once the run has made 20 ops (a timer could fire before a
+// loaded machine has started the run).
 func TestRunCancelled(t *testing.T) {
 	sandbox(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(400*time.Millisecond, cancel)
+	defs := []bench.Definition{afterOps("tick", 20, cancel)}
 	start := time.Now()
-	code, out, errOut := cliCtx(t, ctx, "run", "fetch", "-d", "20s", "--warmup", "0s", "-c", "2", "-o", "r.json")
+	code, out, errOut := cliWith(t, ctx, func(f *Factory) { f.Workloads = defs }, "run", "tick", "-d", "20s", "--warmup", "0s", "-c", "2", "-o", "r.json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -503,9 +507,9 @@ func TestRunSignal(t *testing.T) {
 	sandbox(t)
 	sig := make(chan os.Signal, 1)
 	var exited atomic.Int64
-	time.AfterFunc(400*time.Millisecond, func() { sig <- syscall.SIGINT })
-	code, _, errOut := cliWith(t, t.Context(), func(f *Factory) { fakeSignals(f, sig, &exited) },
-		"run", "fetch", "-d", "20s", "--warmup", "0s", "-c", "2", "-o", "r.json")
+	defs := []bench.Definition{afterOps("tick", 20, func() { sig <- syscall.SIGINT })}
+	code, _, errOut := cliWith(t, t.Context(), func(f *Factory) { fakeSignals(f, sig, &exited); f.Workloads = defs },
+		"run", "tick", "-d", "20s", "--warmup", "0s", "-c", "2", "-o", "r.json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -528,16 +532,21 @@ func TestRunSecondSignalExits(t *testing.T) {
 	sandbox(t)
 	sig := make(chan os.Signal, 1)
 	var exited atomic.Int64
-	// A slow op keeps the run in its graceful stop while the second signal comes.
+	// A slow op keeps the run in its graceful stop while the second signal
+	// comes; the signals follow the op's start, not a guessed delay.
+	var once sync.Once
+	signals := func() {
+		once.Do(func() {
+			go func() {
+				sig <- syscall.SIGTERM
+				time.Sleep(100 * time.Millisecond)
+				sig <- syscall.SIGTERM
+			}()
+		})
+	}
 	slow := bench.Definition{Name: "slow", New: func(bench.Values) (bench.Workload, error) {
-		return &fakeWorkload{sleep: 2 * time.Second}, nil
+		return &fakeWorkload{sleep: 2 * time.Second, onOp: signals}, nil
 	}}
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		sig <- syscall.SIGTERM
-		time.Sleep(100 * time.Millisecond)
-		sig <- syscall.SIGTERM
-	}()
 	cliWith(t, t.Context(), func(f *Factory) {
 		fakeSignals(f, sig, &exited)
 		f.Workloads = []bench.Definition{slow}

@@ -205,7 +205,14 @@ func TestCaptureGoroutineMidWindow(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { parkedWorker(stop) })
-	time.Sleep(150 * time.Millisecond) // past the middle: the snapshot is taken
+	// The snapshot is due at 50ms; a loaded machine may fire it late, so
+	// wait for it (not a fixed 150ms) before the worker leaves. One taken
+	// only at Stop never comes.
+	select {
+	case <-c.goroutines.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no goroutine snapshot mid-window: none 30s into a 100ms window")
+	}
 	close(stop)
 	wg.Wait()
 	p, err := c.Stop()

@@ -166,7 +166,7 @@ func (e *Evaluator) Interval(s *bench.Snapshot) {
 	if s.Run != e.run {
 		e.startRun(s)
 	}
-	if s.Length <= 0 && s.Ops == 0 {
+	if s.Ops == 0 && (s.Length <= 0 || s.Final && pastWindow(s)) {
 		if s.Final {
 			fired = e.endRun(s)
 		}
@@ -204,6 +204,14 @@ func (e *Evaluator) Interval(s *bench.Snapshot) {
 	if s.Final {
 		fired = append(fired, e.endRun(s)...)
 	}
+}
+
+// pastWindow reports whether s begins at or after the end of a timed run's
+// measured window: a final interval there holds only the time the run took
+// to wind down (longer on a loaded machine), not measured ops, and must not
+// read as a throughput of zero.
+func pastWindow(s *bench.Snapshot) bool {
+	return s.Settings.Iterations == 0 && s.Settings.Duration > 0 && s.T >= s.Settings.Duration
 }
 
 // startRun resets the windows and states: runs are independent.

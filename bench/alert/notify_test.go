@@ -121,19 +121,21 @@ func TestHangingReceiver(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	const timeout = 300 * time.Millisecond
+	// A Send that blocked would wait out the 1s timeout at least; the
+	// bounds leave a loaded machine half a second, and Close 2s, of slack.
+	const timeout = time.Second
 	d := NewDispatcher(4, &Webhook{URL: srv.URL, Timeout: timeout, Retries: 5})
 	start := time.Now()
 	for range 10 { // more than the queue holds: the rest are dropped
 		d.Send(NewNotification("s", "w", sampleEvent()))
 	}
-	if el := time.Since(start); el > 100*time.Millisecond {
+	if el := time.Since(start); el > timeout/2 {
 		t.Errorf("Send blocked for %s", el)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	stats := d.Close(ctx)
-	if el := time.Since(start); el > timeout+time.Second {
+	if el := time.Since(start); el > timeout+2*time.Second {
 		t.Errorf("Close took %s with a notifier timeout of %s", el, timeout)
 	}
 	if len(stats) != 1 || stats[0].Sent != 0 || stats[0].Dropped+stats[0].Failed != 10 || stats[0].Dropped < 5 {

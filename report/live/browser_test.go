@@ -28,7 +28,9 @@ const strokePixels = `(function (chart, rgb) {
 
 // TestDashboardInBrowser opens the dashboard in headless Chromium during a
 // run: no console error, every chart drawn and growing each interval, the
-// alert listed, and "run finished" when the run ends.
+// alert listed, and "run finished" when the run ends. The run lasts until
+// the test has seen it live: Chromium may take seconds to start on a loaded
+// machine, and a run of fixed length could end before the page opens.
 func TestDashboardInBrowser(t *testing.T) {
 	b := browsertest.Start(t)
 	d := NewDashboard(0)
@@ -36,8 +38,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	t.Cleanup(d.Close) // before the server's: ends the page's event stream
 
 	started := make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
+	defer wg.Wait()
+	defer stop() // before the wait: a failing test ends the run
 	wg.Go(func() {
 		obs := bench.ObserverFunc(func(s *bench.Snapshot) {
 			if s.T == 200*time.Millisecond {
@@ -46,9 +51,8 @@ func TestDashboardInBrowser(t *testing.T) {
 					Time: time.Now(), Value: 2e6, Threshold: 1e6, Unit: bench.UnitNanoseconds})
 			}
 		})
-		_, runErr = bench.Run(context.Background(), mixScenario(1500*time.Millisecond, 1), d, obs)
+		_, runErr = bench.Run(ctx, mixScenario(time.Hour, 1), d, obs)
 	})
-	defer wg.Wait()
 	<-started
 
 	if err := b.Do(30*time.Second, chromedp.Navigate(srv.URL()), chromedp.WaitReady(`[data-chart="res"] canvas`)); err != nil {
@@ -77,6 +81,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("alerts %q (%v)", alerts, err)
 	}
 
+	stop()
 	wg.Wait()
 	if runErr != nil {
 		t.Fatal(runErr)

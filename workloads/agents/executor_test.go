@@ -18,6 +18,46 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // sleepAgent sleeps for d or until ctx is done.
+// deadlineAfter is a context whose deadline passes once n agents have
+// called started: its Err is then DeadlineExceeded, as a real deadline's.
+type deadlineAfter struct {
+	context.Context
+	left atomic.Int64
+	done chan struct{}
+}
+
+type startedKey struct{}
+
+func newDeadlineAfter(n int64) *deadlineAfter {
+	c := &deadlineAfter{Context: context.Background(), done: make(chan struct{})}
+	c.left.Store(n)
+	return c
+}
+
+func (c *deadlineAfter) started() {
+	if c.left.Add(-1) == 0 {
+		close(c.done)
+	}
+}
+
+func (c *deadlineAfter) Done() <-chan struct{} { return c.done }
+
+func (c *deadlineAfter) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+func (c *deadlineAfter) Value(k any) any {
+	if k == (startedKey{}) {
+		return c
+	}
+	return c.Context.Value(k)
+}
+
 func sleepAgent(d time.Duration) Func {
 	return func(ctx context.Context) error {
 		t := time.NewTimer(d)
@@ -312,9 +352,14 @@ func TestTimeouts(t *testing.T) {
 		t.Errorf("slow agent: %v %v after %s, want timed out after 50ms", r.Outcome, r.Err, r.Latency)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	agents = []Agent{sleepAgent(time.Minute), sleepAgent(time.Minute), sleepAgent(time.Minute)}
+	// The batch's deadline passes once both workers have started an agent
+	// (a 50ms timer could pass before a loaded machine started either).
+	ctx := newDeadlineAfter(2)
+	started := func(ctx context.Context) error {
+		ctx.Value(startedKey{}).(*deadlineAfter).started()
+		return sleepAgent(time.Minute)(ctx)
+	}
+	agents = []Agent{Func(started), Func(started), Func(started)}
 	res = New(Workers(2)).Run(ctx, agents)
 	for i, want := range []Outcome{TimedOut, TimedOut, Canceled} {
 		if res[i].Outcome != want || !errors.Is(res[i].Err, context.DeadlineExceeded) {
@@ -326,8 +371,10 @@ func TestTimeouts(t *testing.T) {
 	}
 }
 
-// An io batch of 32 agents sleeping 20ms on 8 workers runs close to 8 at a
-// time: Σ agent latency / makespan ≥ 0.6 × workers.
+// An io batch of 32 agents sleeping 20ms on 8 workers runs them in
+// parallel: Σ agent latency / makespan ≥ workers/3. (Close to 8 on a quiet
+// machine; a loaded one stretches the gaps between agents. A serial or
+// 2-lane executor stays under the bound.)
 func TestSpeedupIO(t *testing.T) {
 	const workers = 8
 	agents := make([]Agent, 32)
@@ -339,8 +386,8 @@ func TestSpeedupIO(t *testing.T) {
 	makespan := time.Since(t0)
 	s := Summarize(res)
 	speedup := float64(s.Work) / float64(makespan)
-	if s.OK != 32 || speedup < 0.6*workers {
-		t.Errorf("speedup %.2f (work %s, makespan %s, %+v), want ≥ %.1f", speedup, s.Work, makespan, s, 0.6*workers)
+	if s.OK != 32 || speedup < workers/3.0 {
+		t.Errorf("speedup %.2f (work %s, makespan %s, %+v), want ≥ %.1f", speedup, s.Work, makespan, s, workers/3.0)
 	}
 }
 

@@ -300,7 +300,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := bench.DefaultSettings()
-	set.Duration, set.Warmup, set.Concurrency, set.Interval = 300*time.Millisecond, 0, 2, 100*time.Millisecond
+	set.Duration, set.Iterations, set.Warmup, set.Concurrency, set.Interval = 0, 4, 0, 2, 100*time.Millisecond
 	res, err := bench.Run(context.Background(), bench.Scenario{
 		Name: "agents", Workload: Name, Params: params, Settings: set,
 		New: func() (bench.Workload, error) { return def.New(params) },
@@ -324,8 +324,10 @@ func TestRun(t *testing.T) {
 		t.Errorf("latency counts: batch %d (ops %d), agent %d (agents %d), agent min %s", b.Count, run.Ops, a.Count, total, time.Duration(a.MinNs))
 	}
 	sp, eff := run.Derived[derivedSpeedup], run.Derived[derivedParallelEff]
-	if sp < 0.6*workers || sp > workers*1.05 || eff < 0.6 || eff > 1.05 || math.Abs(eff*workers-sp) > 1e-9 {
-		t.Errorf("derived %v: want speedup in [%.1f, %d] and efficiency = speedup/%d", run.Derived, 0.6*workers, workers, workers)
+	// A loaded machine stretches the gaps between agents (not their 20ms
+	// each), so the bound is loose; a serial or 2-lane executor is under it.
+	if sp < workers/3.0 || sp > workers*1.05 || eff < 1/3.0 || eff > 1.05 || math.Abs(eff*workers-sp) > 1e-9 {
+		t.Errorf("derived %v: want speedup in [%.1f, %d] and efficiency = speedup/%d", run.Derived, workers/3.0, workers, workers)
 	}
 }
 

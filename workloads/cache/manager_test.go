@@ -16,11 +16,13 @@ import (
 )
 
 // startRedis starts a redis-server and returns a client for it, both
-// stopped when the test ends.
+// stopped when the test ends. The client's timeout is 10s, not the 200ms
+// default: a loaded machine can hold a round trip past 200ms (an "i/o
+// timeout" failed a test so), and these tests are not about timeouts.
 func startRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 	t.Helper()
 	srv := redistest.Start(t)
-	c, err := OpenRedis(t.Context(), RedisConfig{URL: srv.URL, PoolSize: 64})
+	c, err := OpenRedis(t.Context(), RedisConfig{URL: srv.URL, PoolSize: 64, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +292,25 @@ func TestLeaderCanceledFollowerLoads(t *testing.T) {
 	}
 }
 
+// withFollowerJoined runs attempt, giving the follower wait to join the
+// leader's load, with a 10x longer wait each time until it reports that
+// the follower joined: how soon a new goroutine runs is up to the machine,
+// and a follower that came too late (it ran its own loader) shows nothing.
+func withFollowerJoined(t *testing.T, attempt func(wait time.Duration) (joined bool)) {
+	t.Helper()
+	for wait := 10 * time.Millisecond; wait <= 10*time.Second; wait *= 10 {
+		if attempt(wait) {
+			return
+		}
+	}
+	t.Fatal("the follower never joined the load in flight, even given 10s")
+}
+
 func TestLoaderPanic(t *testing.T) {
+	withFollowerJoined(t, func(wait time.Duration) bool { return loaderPanic(t, wait) })
+}
+
+func loaderPanic(t *testing.T, wait time.Duration) (joined bool) {
 	m := newManager(t, nil, Config{})
 	gate := make(chan struct{})
 	var started atomic.Bool
@@ -313,17 +333,22 @@ func TestLoaderPanic(t *testing.T) {
 		_, err := m.Get(context.Background(), "k", o.load)
 		ferr <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let the follower join
+	time.Sleep(wait) // let the follower join
 	close(gate)
 	if p := <-leader; p != "boom" {
 		t.Errorf("leader recovered %v, want the loader's panic", p)
 	}
-	if err := <-ferr; err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+	err := <-ferr
+	if o.calls.Load() != 0 {
+		return false // it came after the load: try again
+	}
+	if err == nil || !strings.Contains(err.Error(), "panicked: boom") {
 		t.Errorf("follower error %v, want the panic as an error", err)
 	}
 	if r := mustGet(t, m, "k", o.load); string(r.Value) != "v:k" {
 		t.Error("the key stays unloadable after a panicking load")
 	}
+	return true
 }
 
 // TestClearOnlyPrefix: clearing removes the manager's keys and leaves every
@@ -479,6 +504,10 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestLoaderGoexit(t *testing.T) {
+	withFollowerJoined(t, func(wait time.Duration) bool { return loaderGoexit(t, wait) })
+}
+
+func loaderGoexit(t *testing.T, wait time.Duration) (joined bool) {
 	m := newManager(t, nil, Config{})
 	gate := make(chan struct{})
 	var started atomic.Bool
@@ -502,10 +531,15 @@ func TestLoaderGoexit(t *testing.T) {
 		_, err := m.Get(context.Background(), "k", o.load)
 		ferr <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let the follower join
+	time.Sleep(wait) // let the follower join
 	close(gate)
 	<-leaderDone
-	if err := <-ferr; !errors.Is(err, errGoexit) {
+	err := <-ferr
+	if o.calls.Load() != 0 {
+		return false // it came after the load: try again
+	}
+	if !errors.Is(err, errGoexit) {
 		t.Errorf("follower error %v, want errGoexit", err)
 	}
+	return true
 }

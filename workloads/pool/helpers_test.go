@@ -119,13 +119,26 @@ func setup(tb testing.TB, wl *workload, conc int) *bench.Setup {
 // runScenario runs wl through the engine with a short measured window.
 func runScenario(tb testing.TB, wl *workload, raw map[string]any, conc int, d time.Duration) bench.RunResult {
 	tb.Helper()
+	return runSettings(tb, wl, raw, func(s *bench.Settings) { s.Duration, s.Concurrency = d, conc })
+}
+
+// runOps is runScenario for n ops: what a test needs to see (a refusal, a
+// peak) takes ops, and a loaded machine may run none in 100ms.
+func runOps(tb testing.TB, wl *workload, raw map[string]any, conc int, n int64) bench.RunResult {
+	tb.Helper()
+	return runSettings(tb, wl, raw, func(s *bench.Settings) { s.Duration, s.Iterations, s.Concurrency = 0, n, conc })
+}
+
+func runSettings(tb testing.TB, wl *workload, raw map[string]any, mod func(*bench.Settings)) bench.RunResult {
+	tb.Helper()
 	def := Definition()
 	v, err := def.Resolve(raw)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	set := bench.DefaultSettings()
-	set.Duration, set.Warmup, set.Concurrency = d, 0, conc
+	set.Warmup = 0
+	mod(&set)
 	res, err := bench.Run(context.Background(), bench.Scenario{
 		Name: Name, Workload: Name, Params: v, Settings: set,
 		New: func() (bench.Workload, error) { return wl, nil },
