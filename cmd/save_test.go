@@ -144,14 +144,15 @@ func TestFullTmpfs(t *testing.T) {
 // then exit 3 naming the path and the fallback.
 func TestFailedSaveSweepAndSearch(t *testing.T) {
 	for name, extra := range map[string][]string{
-		"sweep":  {"--sweep", "concurrency=1,2"},
-		"search": {"--find-max-rate", "--slo", "p99<1s", "-r", "50", "--max-rate", "100", "--timeout", "2s"},
+		"sweep": append([]string{"--sweep", "concurrency=1,2"}, tiny...),
+		// A search measures each step for a duration, never a count.
+		"search": {"--find-max-rate", "--slo", "p99<1s", "-r", "50", "--max-rate", "100", "--timeout", "2s", "-d", "300ms", "--warmup", "0s"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			sandbox(t)
 			t.Setenv("TMPDIR", t.TempDir())
 			code, out, errOut := cliWith(t, context.Background(), func(f *Factory) { f.WriteResult = fullDisk("r.json") },
-				args([]string{"run", "fetch", "-o", "r.json"}, tiny, extra)...)
+				args([]string{"run", "fetch", "-o", "r.json"}, extra)...)
 			if code != ExitMeasure || !strings.Contains(out, "SCENARIO") {
 				t.Fatalf("exit %d, want 3 with the table\n%s%s", code, errOut, out)
 			}
