@@ -72,7 +72,9 @@ func serve(t *testing.T, h http.Handler) *Server {
 	}
 	s := Serve(ln, h)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// Generous: on a loaded machine a browser's connection may take a
+		// while to go idle after the event stream ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := s.Close(ctx); err != nil {
 			t.Error(err)
