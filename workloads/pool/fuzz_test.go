@@ -1,0 +1,27 @@
+package pool
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseTarget: any target gives a target or a one-line error, and an
+// error never shows the password the target carried.
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"redis://127.0.0.1:6379", "redis://:pw@127.0.0.1:6379/0", "tcp://127.0.0.1:9", "echo://",
+		"redis://h:0", "redis://h:70000", "127.0.0.1:6379", "user:pw@host", "redis://%zz", "unix:///tmp/x", "://", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := parseTarget(s)
+		if err == nil {
+			return
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error for %q: %q", s, err)
+		}
+		if _, err := ParsePolicy(s); err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line policy error for %q: %q", s, err)
+		}
+	})
+}
