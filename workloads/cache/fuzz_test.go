@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// secretMark is a password the fuzz targets plant in URLs.
+const secretMark = "S3cr3tMark"
+
 // FuzzRedisURL: any redis URL is accepted or refused in one line.
 func FuzzRedisURL(f *testing.F) {
 	for _, s := range []string{"redis://127.0.0.1:6379/0", "rediss://u:pw@h:6380/1", "unix:///tmp/redis.sock", "redis://h:0",
@@ -12,6 +15,15 @@ func FuzzRedisURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// A password planted before whatever the fuzzer wrote never shows.
+		for _, planted := range []string{"redis://u:" + secretMark + "@" + s, "rediss://:" + secretMark + "@" + s} {
+			if err := checkRedisURL(planted); err != nil && strings.Contains(err.Error(), secretMark) {
+				t.Fatalf("error for %q shows the password: %q", planted, err)
+			}
+			if strings.Contains(RedactURL(planted), secretMark) {
+				t.Fatalf("RedactURL(%q) shows the password", planted)
+			}
+		}
 		if err := checkRedisURL(s); err != nil && strings.Contains(err.Error(), "\n") {
 			t.Fatalf("multi-line error for %q: %q", s, err)
 		}

@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// secretMark is a password the fuzz targets plant in URLs.
+const secretMark = "S3cr3tMark"
+
 // FuzzParseTargets: any targets file gives targets or a one-line error.
 func FuzzParseTargets(f *testing.F) {
 	for _, s := range []string{
@@ -19,6 +22,12 @@ func FuzzParseTargets(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, s string) {
+		// A password planted in the first request line never shows in an error.
+		for _, planted := range []string{"GET http://u:" + secretMark + "@h" + s, "u:" + secretMark + "@h" + s} {
+			if _, err := parseTargets(strings.NewReader(planted), "targets.txt", dir); err != nil && strings.Contains(err.Error(), secretMark) {
+				t.Fatalf("error for %q shows the password: %q", planted, err)
+			}
+		}
 		ts, err := parseTargets(strings.NewReader(s), "targets.txt", dir)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
@@ -37,6 +46,11 @@ func FuzzParseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		for _, planted := range []string{"http://u:" + secretMark + "@h" + s, "u:" + secretMark + "@h" + s} {
+			if err := checkURL(planted); err != nil && strings.Contains(err.Error(), secretMark) {
+				t.Fatalf("error for %q shows the password: %q", planted, err)
+			}
+		}
 		for _, err := range []error{checkURL(s), checkHeader(s), checkMethod(s)} {
 			if err != nil && strings.Contains(err.Error(), "\n") {
 				t.Fatalf("multi-line error for %q: %q", s, err)
