@@ -34,3 +34,16 @@ func FuzzParseTarget(f *testing.F) {
 		}
 	})
 }
+
+// Credentials written before the scheme (u:PW@redis://host) are hidden like
+// those of a target without one.
+func TestRedactTargetCredentialsBeforeScheme(t *testing.T) {
+	for _, s := range []string{"u:" + secretMark + "@://", "admin:" + secretMark + "@redis://127.0.0.1:6379", secretMark + "@tcp://h:1"} {
+		if got := redactTarget(s); strings.Contains(got, secretMark) {
+			t.Errorf("redactTarget(%q) = %q: shows the password", s, got)
+		}
+		if _, err := parseTarget(s); err == nil || strings.Contains(err.Error(), secretMark) {
+			t.Errorf("parseTarget(%q) = %v: want an error without the password", s, err)
+		}
+	}
+}
