@@ -86,7 +86,7 @@ func ParseDist(s string) (Dist, error) {
 		}
 		return Dist{kind: distExp, a: mean, source: src}, nil
 	}
-	return bad("unknown kind " + kind)
+	return bad(fmt.Sprintf("unknown kind %q", kind))
 }
 
 func keyvals(s string) map[string]string {

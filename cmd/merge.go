@@ -94,10 +94,7 @@ func mergeRun(opts *MergeOptions) error {
 	}
 	now := opts.Now()
 	id := newID()
-	path, err := prepareOut(opts.Out, false, now, id)
-	if err != nil {
-		return err
-	}
+	// Merge first: a refused merge must not leave a results directory behind.
 	res, err := merge.Merge(inputs, merge.Options{AllowPartial: opts.AllowPartial, ID: id, Now: now.UTC()})
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
@@ -107,6 +104,10 @@ func mergeRun(opts *MergeOptions) error {
 		if err := recheckThresholds(sr, inputs, i, res.Env.GOMAXPROCS); err != nil {
 			return err
 		}
+	}
+	path, err := prepareOut(opts.Out, false, now, id)
+	if err != nil {
+		return err
 	}
 	// Print the merged results even when the save fails (then exit 3).
 	saveErr := saveResult(nil, res, path)

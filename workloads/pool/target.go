@@ -112,8 +112,10 @@ func parseTarget(s string) (target, error) {
 // redactTarget hides the password of a target URL (redis://:xxxxx@host).
 func redactTarget(s string) string {
 	i := strings.Index(s, "://")
-	if i < 0 {
-		// No scheme: whatever comes before an @ may be the password.
+	if i < 0 || !isScheme(s[:i]) {
+		// No scheme (or what precedes :// is not one, as in
+		// user:pass@redis://host): whatever comes before an @ may be the
+		// password.
 		if at := strings.LastIndexByte(s, '@'); at >= 0 {
 			return "xxxxx" + s[at:]
 		}
@@ -133,6 +135,18 @@ func redactTarget(s string) string {
 		user = "" // a lone userinfo is the password (redis://PASSWORD@host)
 	}
 	return s[:i+3] + user + ":xxxxx" + rest[at:]
+}
+
+// isScheme reports whether s is a URL scheme: a letter, then letters,
+// digits, '+', '-' or '.'.
+func isScheme(s string) bool {
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // conn is one pooled TCP connection.
