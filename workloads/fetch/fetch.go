@@ -69,6 +69,7 @@ func Definition() bench.Definition {
 			{Name: "server-latency", Kind: bench.DistKind, Default: "0s", Help: "embedded server: latency added to each response (e.g. lognormal:p50=2ms,p99=20ms)"},
 			{Name: "server-error-rate", Kind: bench.Float, Default: "0", Help: "embedded server: share of responses that are 500s (e.g. 0.05 or 5%)", Check: checkErrorRate},
 		},
+		Memory: memory,
 		New: func(v bench.Values) (bench.Workload, error) {
 			cfg, err := newConfig(v)
 			if err != nil {
@@ -77,6 +78,23 @@ func Definition() bench.Definition {
 			return newFetch(cfg), nil
 		},
 	}
+}
+
+// connBytes is a connection's client and server buffers (fasthttp's read
+// and write buffers on each side).
+const connBytes = 32 << 10
+
+// memory estimates fetch's own memory: a connection per engine worker, and
+// with the embedded server a response of payload-bytes in flight on each
+// side of it.
+func memory(v bench.Values, engineWorkers int) (float64, string) {
+	per := float64(connBytes)
+	what := fmt.Sprintf("%d connections", engineWorkers)
+	if len(v.Strings("url")) == 0 && v.String("targets") == "" {
+		per += 2 * float64(v.Int("payload-bytes"))
+		what += fmt.Sprintf(" carrying payload-bytes %d", v.Int("payload-bytes"))
+	}
+	return float64(engineWorkers) * per, what
 }
 
 // config is the validated form of the parameters.
