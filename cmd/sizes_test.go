@@ -13,6 +13,7 @@ import (
 // step of it and --l1-size 99999999999 killed the process out of memory
 // (the sweep after its first step had run, losing it).
 func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
+	_, noZero := os.Stat("/dev/zero")
 	short := []string{"-n", "1", "--warmup", "0s"}
 	cases := []struct {
 		name string
@@ -44,11 +45,17 @@ func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
 		{"sweep rate", []string{"run", "agents", "--sweep", "rate=100,1e300"}, nil, []string{"rate=1e300", "at most 10000000"}},
 		{"ab side", []string{"ab", "agents", "--a-set", "concurrency=1", "--b-set", "concurrency=99999999999"}, nil, []string{"concurrency 99999999999", "at most 100000 "}},
 		{"search max-rate", []string{"run", "agents", "--find-max-rate", "--slo", "p99 < 10ms", "--max-rate", "1e300"}, nil, []string{"max-rate", "1e+300", "up to 10000000"}},
+		{"body file", []string{"run", "fetch", "--body", "@/dev/zero"}, nil, []string{"/dev/zero", "larger than 64 MiB"}},
+		{"targets body file", []string{"run", "fetch", "--targets", "targets.txt"}, nil, []string{"targets.txt:2", "/dev/zero", "larger than 64 MiB"}},
 		{"bad max-memory", []string{"run", "agents", "--max-memory", "lots"}, nil, []string{"--max-memory", `"lots"`, "8GiB"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.name, "body") && noZero != nil {
+				t.Skip("no /dev/zero to read an endless body from")
+			}
 			dir := sandbox(t)
+			writeFile(t, "targets.txt", "POST http://127.0.0.1:9/\n@/dev/zero\n")
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}

@@ -17,6 +17,7 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"slices"
@@ -267,9 +268,31 @@ func readBody(s string) ([]byte, error) {
 	if path == "" {
 		return nil, errors.New(`bad body "@": want @FILE, e.g. @payload.json`)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readBodyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("body file: %w", err)
+	}
+	return b, nil
+}
+
+// maxBodyBytes bounds a request body read from a file: bodies are held in
+// memory for the whole run, and a path such as /dev/zero would otherwise
+// be read until the process dies out of memory.
+const maxBodyBytes = 64 << 20
+
+// readBodyFile reads a body file of at most maxBodyBytes.
+func readBodyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxBodyBytes {
+		return nil, fmt.Errorf("%s: larger than %s, the most a request body may be (bodies are held in memory)", path, bench.FormatBytes(maxBodyBytes))
 	}
 	return b, nil
 }
