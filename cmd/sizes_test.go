@@ -47,6 +47,8 @@ func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
 		{"search max-rate", []string{"run", "agents", "--find-max-rate", "--slo", "p99 < 10ms", "--max-rate", "1e300"}, nil, []string{"max-rate", "1e+300", "up to 10000000"}},
 		{"body file", []string{"run", "fetch", "--body", "@/dev/zero"}, nil, []string{"/dev/zero", "larger than 64 MiB"}},
 		{"targets body file", []string{"run", "fetch", "--targets", "targets.txt"}, nil, []string{"targets.txt:2", "/dev/zero", "larger than 64 MiB"}},
+		{"concurrency from config", []string{"run", "agents", "--config", "big.yaml"}, nil, []string{"big.yaml:1", "concurrency 99999999999", "at most 100000 "}},
+		{"l1-size from config", []string{"run", "cache", "--config", "big.yaml"}, nil, []string{"big.yaml", "l1-size 99999999999", "at most 100000000"}},
 		{"bad max-memory", []string{"run", "agents", "--max-memory", "lots"}, nil, []string{"--max-memory", `"lots"`, "8GiB"}},
 	}
 	for _, tc := range cases {
@@ -55,6 +57,13 @@ func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
 				t.Skip("no /dev/zero to read an endless body from")
 			}
 			dir := sandbox(t)
+			if strings.Contains(tc.name, "config") {
+				cfg := "concurrency: 99999999999\n"
+				if strings.Contains(tc.name, "l1-size") {
+					cfg = "params:\n  l1-size: 99999999999\n"
+				}
+				writeFile(t, "big.yaml", cfg)
+			}
 			writeFile(t, "targets.txt", "POST http://127.0.0.1:9/\n@/dev/zero\n")
 			for k, v := range tc.env {
 				t.Setenv(k, v)
