@@ -17,9 +17,10 @@ const (
 	// MaxConcurrency bounds -c. Each worker keeps its own histograms
 	// (WorkerBytes), which the collector merges one worker at a time at
 	// every interval and at the stop: both grow with the workers. Measured
-	// on a loaded 2-CPU machine, 20,000 workers took 1.8 GiB and 2.6 s to
-	// stop on SIGTERM; at 100,000 that is ~9 GiB and ~15 s, while a
-	// million would take ~90 GiB and minutes. Past this bound, model many
+	// on a loaded 2-CPU machine (agents, kind io), 20,000 workers took
+	// 1.8 GiB and 2.6 s to stop on SIGTERM, 40,000 took 3.9 GiB and 3.7 s;
+	// at 100,000 that is ~9.5 GiB and ~10 s, while a million would take
+	// ~95 GiB and well over a minute. Past this bound, model many
 	// clients with the open model (-r) and a smaller -c.
 	MaxConcurrency = 100_000
 	// MaxRate bounds -r, in ops per second. One generator schedules every
