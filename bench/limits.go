@@ -19,10 +19,9 @@ const (
 	// every interval and at the stop: both grow with the workers. Measured
 	// on a loaded 2-CPU machine (agents, kind io), 20,000 workers took
 	// 1.8 GiB and 2.6 s to stop on SIGTERM, 40,000 took 3.9 GiB and 3.7 s;
-	// at 100,000 that is ~9.5 GiB and ~10 s, while a million would take
-	// ~95 GiB, and its stop would grow further (not measured: no machine
-	// here has the memory). Past this bound, model many
-	// clients with the open model (-r) and a smaller -c.
+	// extrapolated, 100,000 need ~9.5 GiB and ~10 s, a million ~95 GiB
+	// (not measured). Past this bound, model many clients with the open
+	// model (-r) and a smaller -c.
 	MaxConcurrency = 100_000
 	// MaxRate bounds -r, in ops per second. One generator schedules every
 	// intended start; at 10M/s the gap between starts is 100 ns, about
