@@ -123,7 +123,10 @@ func CheckMemory(sc Scenario, budget int64, why string) error {
 	if est.Bytes <= float64(budget) {
 		return nil
 	}
-	return fmt.Errorf("needs ~%s (%s); at most %s (%s; --max-memory to change)",
+	if !strings.Contains(why, "--max-memory") {
+		why += "; --max-memory to change"
+	}
+	return fmt.Errorf("needs ~%s (%s); at most %s (%s)",
 		FormatBytes(est.Bytes), strings.Join(est.Parts, " + "), FormatBytes(float64(budget)), why)
 }
 

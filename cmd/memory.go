@@ -29,7 +29,7 @@ func (r *resolver) memoryBudget() (int64, string, error) {
 		if err != nil {
 			return 0, "", o.wrapGlobal(fmt.Errorf("--%s: %w", maxMemoryKey, err))
 		}
-		return b, "--" + maxMemoryKey, nil
+		return b, "set by --" + maxMemoryKey, nil
 	}
 	f, err := os.Open(meminfoPath)
 	if err != nil {
