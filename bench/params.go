@@ -47,6 +47,12 @@ type Param struct {
 	Redact func(string) string
 	// Check, when set, validates a parsed value beyond its type.
 	Check func(v any) error
+	// Max, when not 0, is the largest value an Int or Float parameter
+	// takes, checked (by Validate) before anything runs wherever the value
+	// comes from: a size past it would exhaust the machine. MaxWhy says why
+	// in the refusal ("the table is allocated up front").
+	Max    float64
+	MaxWhy string
 	// Exec marks a value that is a command perfkit runs: taken from a
 	// config file, it needs the user's explicit opt-in (perfkit run
 	// --allow-exec), since ./perfkit.yaml is read without being named.
@@ -61,6 +67,11 @@ type Definition struct {
 	// New builds the workload from resolved parameter values. An error here is
 	// a configuration error (exit 2).
 	New func(Values) (Workload, error)
+	// Memory, when set, estimates the workload's own memory with these
+	// values and that many engine workers, and says what it is for; the
+	// engine's share is added to it (EstimateMemory) and a run needing more
+	// than the budget is refused before it starts.
+	Memory func(v Values, workers int) (bytes float64, what string)
 }
 
 // Param returns the declaration named name.
@@ -110,8 +121,8 @@ func (d *Definition) Resolve(raw map[string]any) (Values, error) {
 			}
 			return Values{}, fmt.Errorf("param %s of workload %s: %w", p.Name, d.Name, err)
 		}
-		if p.Check != nil && given {
-			if err := p.Check(v); err != nil {
+		if given {
+			if err := p.Validate(v); err != nil {
 				return Values{}, fmt.Errorf("param %s of workload %s: %w", p.Name, d.Name, err)
 			}
 		}
@@ -128,6 +139,31 @@ func (d *Definition) Build(raw map[string]any) (Workload, error) {
 		return nil, err
 	}
 	return d.New(v)
+}
+
+// Validate checks a parsed value against the declaration beyond its type:
+// its Max, then its Check.
+func (p Param) Validate(v any) error {
+	if p.Max != 0 {
+		var f float64
+		switch x := v.(type) {
+		case int64:
+			f = float64(x)
+		case float64:
+			f = x
+		}
+		if f > p.Max {
+			why := ""
+			if p.MaxWhy != "" {
+				why = " (" + p.MaxWhy + ")"
+			}
+			return fmt.Errorf("%s %v: at most %s%s", p.Name, v, strconv.FormatFloat(p.Max, 'f', -1, 64), why)
+		}
+	}
+	if p.Check != nil {
+		return p.Check(v)
+	}
+	return nil
 }
 
 // Parse converts a raw value to the parameter's type.

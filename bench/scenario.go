@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -130,8 +131,13 @@ func (s Settings) Validate() error {
 	switch {
 	case s.Concurrency <= 0:
 		return fmt.Errorf("concurrency %d: must be at least 1", s.Concurrency)
-	case s.Rate < 0:
+	case s.Concurrency > MaxConcurrency:
+		return fmt.Errorf("concurrency %d: needs ~%s for worker state (about %s a worker); at most %d (concurrency is the number of workers, each with its own histograms; more take minutes to stop; for many clients use -r with a smaller -c)",
+			s.Concurrency, FormatBytes(float64(s.Concurrency)*WorkerBytes), FormatBytes(WorkerBytes), MaxConcurrency)
+	case !(s.Rate >= 0) || math.IsInf(s.Rate, 0):
 		return fmt.Errorf("rate %g: must be 0 (closed model) or a positive number of ops per second", s.Rate)
+	case s.Rate > MaxRate:
+		return fmt.Errorf("rate %g: at most %d ops per second (one generator schedules every start: past that the gap between starts is shorter than scheduling one op; split the load with --shard)", s.Rate, MaxRate)
 	case s.Arrival != ArrivalConstant && s.Arrival != ArrivalPoisson:
 		return fmt.Errorf("arrival %q: accepted: constant, poisson", s.Arrival)
 	case s.Duration < 0:
@@ -146,6 +152,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("warmup %s: must not be negative", s.Warmup)
 	case s.Count < 1:
 		return fmt.Errorf("count %d: must be at least 1", s.Count)
+	case s.Count > MaxCount:
+		return fmt.Errorf("count %d: at most %d (every run's histograms are kept until the end)", s.Count, MaxCount)
 	case s.Timeout < 0:
 		return fmt.Errorf("timeout %s: must be 0 (none) or positive", s.Timeout)
 	case s.Grace < 0:

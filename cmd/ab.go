@@ -304,8 +304,8 @@ func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenar
 			return fail(fmt.Errorf("not a run setting or a param of %s (accepted: %s)", def.Name, accepted))
 		}
 		parsed, err := p.Parse(value)
-		if err == nil && p.Check != nil {
-			err = p.Check(parsed)
+		if err == nil {
+			err = p.Validate(parsed)
 		}
 		if err != nil {
 			return fail(err)

@@ -90,7 +90,7 @@ func settingKeys() []string {
 
 // runFlagNames lists every flag of `perfkit run` that is not a workload param.
 func runFlagNames() []string {
-	names := append(settingKeys(), sweepKey, "out", "no-save", "strict", "format", "config", profileKey, pprofURLKey, metricsAddrKey, dashboardKey, allowRemoteKey)
+	names := append(settingKeys(), sweepKey, "out", "no-save", "strict", maxMemoryKey, "format", "config", profileKey, pprofURLKey, metricsAddrKey, dashboardKey, allowRemoteKey)
 	return append(names, scaleFlagNames()...)
 }
 
@@ -288,8 +288,8 @@ func (r *resolver) rawParams(name string, def *bench.Definition, sc *scenarioCon
 			return nil, o.wrap(name, err)
 		}
 		parsed, err := p.Parse(v)
-		if err == nil && p.Check != nil {
-			err = p.Check(parsed)
+		if err == nil {
+			err = p.Validate(parsed)
 		}
 		if err != nil {
 			return nil, o.wrap(name, fmt.Errorf("param %s: %w", p.Name, err))

@@ -175,6 +175,7 @@ func addRunFlags(fl *pflag.FlagSet, params []*paramFlag) {
 	fl.String("compare", "", "then compare the result with baseline NAME (exit 1 on a regression or invalid runs; see 'perfkit compare')")
 	fl.Bool(gateOwnKey, false, "with --compare: "+gateOwnUsage)
 	fl.Bool("strict", false, "exit 3 when any run is invalid (default: only when every run of a scenario is)")
+	addMaxMemoryFlag(fl)
 	addProfileFlags(fl)
 	addMonitorFlags(fl)
 	addScaleFlags(fl)
@@ -395,6 +396,9 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 		return nil, err
 	}
 	if err := r.resolveScale(opts); err != nil {
+		return nil, err
+	}
+	if err := r.checkMemory(opts.Scenarios); err != nil {
 		return nil, err
 	}
 	return opts, nil

@@ -221,8 +221,8 @@ func (r *resolver) resolveSearch(opts *RunOptions, sharded bool) error {
 	}
 	if s, mo, ok := r.given(maxRateKey); ok {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || v < 0 {
-			return mo.wrapGlobal(fmt.Errorf("max-rate %q: want ops per second, 0 for no bound", s))
+		if err != nil || !(v >= 0) || v > bench.MaxRate {
+			return mo.wrapGlobal(fmt.Errorf("max-rate %q: want ops per second up to %d (the engine's bound on --rate), 0 for that bound", s, bench.MaxRate))
 		}
 		so2.maxRate = v
 	}

@@ -196,8 +196,8 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 			parsed, err = spec.Parse(v)
 		} else {
 			parsed, err = param.Parse(v)
-			if err == nil && param.Check != nil {
-				err = param.Check(parsed)
+			if err == nil {
+				err = param.Validate(parsed)
 			}
 			if err != nil && param.Kind == bench.DistKind {
 				err = fmt.Errorf("%w (sweep values are split on commas)", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -73,7 +74,11 @@ func workloadsRun(opts *WorkloadsOptions) error {
 		if d == "" {
 			d = "-"
 		}
-		rows = append(rows, []string{p.Name, p.Kind.String(), d, p.Help})
+		help := p.Help
+		if p.Max != 0 {
+			help += fmt.Sprintf(" (at most %s)", strconv.FormatFloat(p.Max, 'f', -1, 64))
+		}
+		rows = append(rows, []string{p.Name, p.Kind.String(), d, help})
 	}
 	if err := writeTable(opts.IO.Out, []string{"PARAM", "TYPE", "DEFAULT", "DESCRIPTION"}, rows); err != nil {
 		return err

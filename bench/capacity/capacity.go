@@ -202,9 +202,10 @@ func Search(ctx context.Context, sc bench.Scenario, opts Options) (Outcome, erro
 	if rate <= 0 {
 		rate = DefaultStart
 	}
-	if opts.MaxRate > 0 {
-		rate = min(rate, opts.MaxRate)
+	if opts.MaxRate <= 0 || opts.MaxRate > bench.MaxRate {
+		opts.MaxRate = bench.MaxRate // the engine refuses a higher rate
 	}
+	rate = min(rate, opts.MaxRate)
 	s := &search{ctx: ctx, sc: sc, opts: opts, out: Outcome{Best: -1, Precision: prec}}
 	var lo float64 // highest pass (0: none yet)
 	// fail records a step that did not pass as the new ceiling.

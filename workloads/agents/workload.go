@@ -82,6 +82,7 @@ func Definition() bench.Definition {
 			{Name: "cmd", Kind: bench.String, Help: "kind exec: command each agent runs, split into words like a shell without expansion (e.g. sh -c 'sleep 0.01'); its program must be on PATH", Redact: redactCommand, Check: checkCmd, Exec: true},
 			{Name: "agent-timeout", Kind: bench.Duration, Default: "0s", Help: "per-agent timeout; a process past it is killed with its process group (0: only the op's --timeout)", Check: checkTimeout},
 		},
+		Memory: memory,
 		New: func(v bench.Values) (bench.Workload, error) {
 			cfg, err := newConfig(v)
 			if err != nil {
@@ -90,6 +91,21 @@ func Definition() bench.Definition {
 			return newWorkload(cfg), nil
 		},
 	}
+}
+
+// Memory of one agent of a batch (its job with a 1 KiB buffer, its timer,
+// result and slot) and of one executor goroutine running agents.
+const (
+	agentBytes     = shaBufBytes + 320
+	goroutineBytes = 8 << 10
+)
+
+// memory estimates the agents' own memory: every engine worker keeps a
+// batch of agents and runs up to min(workers, batch) of them at once.
+func memory(v bench.Values, engineWorkers int) (float64, string) {
+	batch, lanes := float64(v.Int("batch")), float64(min(v.Int("workers"), v.Int("batch")))
+	per := batch*agentBytes + lanes*goroutineBytes
+	return float64(engineWorkers) * per, fmt.Sprintf("%d batches of %d agents, %d at once each", engineWorkers, v.Int("batch"), int64(lanes))
 }
 
 // config is the validated form of the parameters.

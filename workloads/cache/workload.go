@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
@@ -39,6 +40,7 @@ const (
 // is allocated on every origin call.
 const (
 	maxKeys       = 10_000_000
+	maxL1Size     = 100_000_000
 	maxValueBytes = 4 << 20
 	maxL2Timeout  = time.Minute
 )
@@ -59,18 +61,19 @@ func Definition() bench.Definition {
 		Help: "two-level cache (in-process LRU, then Redis, then a slow origin) with coalescing and dependency invalidation",
 		Params: []bench.Param{
 			{Name: "redis", Kind: bench.String, Help: "L2 Redis URL (redis://[user:password@]host:port/db); empty: L1 only. Keys go under perfkit:RUNID: and are removed at the end", Redact: RedactURL, Check: checkString(checkRedisURL)},
-			{Name: "l1-size", Kind: bench.Int, Default: strconv.Itoa(DefaultL1Size), Help: "L1 capacity in entries; 0 turns L1 off (needs redis)", Check: checkInt(nonNegative("l1-size"))},
-			{Name: "l1-bytes", Kind: bench.Int, Default: "0", Help: "L1 capacity in bytes (keys, values and ~96 B per entry); 0: bounded by entries only", Check: checkInt(nonNegative("l1-bytes"))},
+			{Name: "l1-size", Kind: bench.Int, Default: strconv.Itoa(DefaultL1Size), Help: "L1 capacity in entries; 0 turns L1 off (needs redis)", Check: checkInt(nonNegative("l1-size")), Max: maxL1Size, MaxWhy: "entries; the L1 table for them is allocated up front"},
+			{Name: "l1-bytes", Kind: bench.Int, Default: "0", Help: "L1 capacity in bytes (keys, values and ~96 B per entry); 0: bounded by entries only", Check: checkInt(nonNegative("l1-bytes")), Max: 1 << 40, MaxWhy: "1 TiB"},
 			{Name: "ttl", Kind: bench.Duration, Default: DefaultTTL.String(), Help: "time to live of an entry in both levels; 0: no expiry (then keys a killed run leaves in Redis stay until deleted)", Check: checkDuration(checkTTL)},
 			{Name: "keys", Kind: bench.Int, Default: strconv.Itoa(DefaultKeys), Help: "keyspace size", Check: checkInt(checkKeys)},
 			{Name: "dist", Kind: bench.String, Default: DefaultDist, Help: "key popularity: uniform, zipf or zipf:s=S (S > 1; higher is more skewed)", Check: checkString(func(s string) error { _, err := ParseKeyDist(s); return err })},
 			{Name: "read-ratio", Kind: bench.Float, Default: strconv.FormatFloat(DefaultReadRatio, 'g', -1, 64), Help: "share of ops that read (0..1 or 0%..100%); the rest are split evenly between writes and invalidations", Check: checkFloat(checkReadRatio)},
 			{Name: "value-bytes", Kind: bench.Int, Default: strconv.Itoa(DefaultValueBytes), Help: "size of each value", Check: checkInt(checkValueBytes)},
 			{Name: "origin-latency", Kind: bench.DistKind, Default: DefaultOriginLatency, Help: "latency of an origin load, a distribution (e.g. 2ms, uniform:1ms..5ms, lognormal:p50=1ms,p99=5ms)"},
-			{Name: "deps", Kind: bench.Int, Default: strconv.Itoa(DefaultDeps), Help: "keys derived (in a chain) from each source key; invalidating a source invalidates them all", Check: checkInt(nonNegative("deps"))},
+			{Name: "deps", Kind: bench.Int, Default: strconv.Itoa(DefaultDeps), Help: "keys derived (in a chain) from each source key; invalidating a source invalidates them all", Check: checkInt(nonNegative("deps")), Max: maxKeys - 1, MaxWhy: "less than the most keys"},
 			{Name: "coalesce", Kind: bench.Bool, Default: "true", Help: "concurrent misses of one key make one origin call; false shows the stampede"},
 			{Name: "l2-timeout", Kind: bench.Duration, Default: DefaultL2Timeout.String(), Help: "bound on each Redis dial, read and write; past it the read goes to the origin", Check: checkDuration(checkL2Timeout)},
 		},
+		Memory: memory,
 		New: func(v bench.Values) (bench.Workload, error) {
 			cfg, err := newConfig(v)
 			if err != nil {
@@ -90,6 +93,30 @@ func Definition() bench.Definition {
 			return &workload{cfg: cfg}, nil
 		},
 	}
+}
+
+// Memory per cache entry besides its value: the entry itself (~96 B, as
+// l1-bytes counts it), its key, and its share of the table (at most half
+// full, rounded up to a power of two: 2 to 4 slots of 8 B).
+const (
+	entryOverhead = 96 + 24 + 32
+	keyBytes      = 40 // a key string and its slice slot
+)
+
+// memory estimates the cache's own memory: the L1 table, allocated up front
+// for l1-size entries; the entries it fills, at most one per key (l1-bytes
+// caps their bytes); the keyspace's names. Origin values are drawn per op.
+func memory(v bench.Values, _ int) (float64, string) {
+	l1, keys, value := float64(v.Int("l1-size")), float64(v.Int("keys")), float64(v.Int("value-bytes"))
+	var table float64
+	if l1 > 0 {
+		table = 8 * math.Exp2(math.Ceil(math.Log2(max(2*l1, 8))))
+	}
+	entries := min(l1, keys) * (value + entryOverhead)
+	if b := float64(v.Int("l1-bytes")); b > 0 {
+		entries = min(entries, b)
+	}
+	return table + entries + keys*keyBytes, fmt.Sprintf("the L1 (l1-size %d, value-bytes %d) and %d keys", v.Int("l1-size"), v.Int("value-bytes"), v.Int("keys"))
 }
 
 // config is the validated form of the parameters.

@@ -17,6 +17,7 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"slices"
@@ -69,6 +70,7 @@ func Definition() bench.Definition {
 			{Name: "server-latency", Kind: bench.DistKind, Default: "0s", Help: "embedded server: latency added to each response (e.g. lognormal:p50=2ms,p99=20ms)"},
 			{Name: "server-error-rate", Kind: bench.Float, Default: "0", Help: "embedded server: share of responses that are 500s (e.g. 0.05 or 5%)", Check: checkErrorRate},
 		},
+		Memory: memory,
 		New: func(v bench.Values) (bench.Workload, error) {
 			cfg, err := newConfig(v)
 			if err != nil {
@@ -77,6 +79,23 @@ func Definition() bench.Definition {
 			return newFetch(cfg), nil
 		},
 	}
+}
+
+// connBytes is a connection's client and server buffers (fasthttp's read
+// and write buffers on each side).
+const connBytes = 32 << 10
+
+// memory estimates fetch's own memory: a connection per engine worker, and
+// with the embedded server a response of payload-bytes in flight on each
+// side of it.
+func memory(v bench.Values, engineWorkers int) (float64, string) {
+	per := float64(connBytes)
+	what := fmt.Sprintf("%d connections", engineWorkers)
+	if len(v.Strings("url")) == 0 && v.String("targets") == "" {
+		per += 2 * float64(v.Int("payload-bytes"))
+		what += fmt.Sprintf(" carrying payload-bytes %d", v.Int("payload-bytes"))
+	}
+	return float64(engineWorkers) * per, what
 }
 
 // config is the validated form of the parameters.
@@ -249,9 +268,31 @@ func readBody(s string) ([]byte, error) {
 	if path == "" {
 		return nil, errors.New(`bad body "@": want @FILE, e.g. @payload.json`)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readBodyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("body file: %w", err)
+	}
+	return b, nil
+}
+
+// maxBodyBytes bounds a request body read from a file: bodies are held in
+// memory for the whole run, and a path such as /dev/zero would otherwise
+// be read until the process dies out of memory.
+const maxBodyBytes = 64 << 20
+
+// readBodyFile reads a body file of at most maxBodyBytes.
+func readBodyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxBodyBytes {
+		return nil, fmt.Errorf("%s: larger than %s, the most a request body may be (bodies are held in memory)", path, bench.FormatBytes(maxBodyBytes))
 	}
 	return b, nil
 }

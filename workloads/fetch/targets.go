@@ -39,6 +39,13 @@ func (e *syntaxError) Unwrap() error { return e.err }
 // maxTargetsLine bounds one line of a targets file (a long URL).
 const maxTargetsLine = 1 << 20
 
+// Bounds of a targets file, read whole before the run: its targets and
+// the sum of their bodies (each body at most maxBodyBytes).
+const (
+	maxTargets     = 1_000_000
+	maxBodiesBytes = 1 << 30
+)
+
 func readTargetsFile(path string) ([]target, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -54,9 +61,10 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxTargetsLine)
 	var (
-		ts   []target
-		cur  *target // the target being read; nil after a blank line
-		line int
+		ts     []target
+		cur    *target // the target being read; nil after a blank line
+		line   int
+		bodies int // bytes of the bodies read so far
 	)
 	bad := func(err error) error { return &syntaxError{file: name, line: line, err: err} }
 	for sc.Scan() {
@@ -78,6 +86,9 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 			if err != nil {
 				return nil, bad(err)
 			}
+			if len(ts) == maxTargets {
+				return nil, bad(fmt.Errorf("more than %d targets, the most a targets file may have (all are held in memory)", maxTargets))
+			}
 			ts = append(ts, t)
 			cur = &ts[len(ts)-1]
 			continue
@@ -92,9 +103,12 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := readBodyFile(p)
 			if err != nil {
 				return nil, bad(fmt.Errorf("body: %w", err))
+			}
+			if bodies += len(b); bodies > maxBodiesBytes {
+				return nil, bad(fmt.Errorf("bodies add up to more than %s, the most a targets file's bodies may be (they are held in memory)", bench.FormatBytes(maxBodiesBytes)))
 			}
 			cur.body = b
 			continue
