@@ -378,9 +378,9 @@ func (p *profiler) attach(sr *bench.ScenarioResult) {
 	for _, msg := range failed {
 		fmt.Fprintf(p.stderr, "perfkit: warning: scenario %s: %s (the run went on without it)\n", sr.Name, msg)
 	}
-	ops := map[int]int64{}
+	runs := map[int]bench.RunResult{}
 	for _, r := range sr.Runs {
-		ops[r.Index] = r.Ops
+		runs[r.Index] = r
 	}
 	for _, src := range p.sources {
 		rps := taken[src]
@@ -393,7 +393,7 @@ func (p *profiler) attach(sr *bench.ScenarioResult) {
 			}
 			continue
 		}
-		path, merged, err := p.save(sr.Name, src, rps, ops)
+		path, merged, err := p.save(sr.Name, src, rps, runs)
 		if err != nil {
 			fmt.Fprintf(p.stderr, "perfkit: warning: scenario %s: %s profile: %v\n", sr.Name, src.label(), err)
 			continue
@@ -422,10 +422,14 @@ func (p *profiler) attach(sr *bench.ScenarioResult) {
 
 // save merges the runs' profiles of one source, notes the op counts and
 // where it came from, and writes it under Dir.
-func (p *profiler) save(scenario string, src profileSource, rps []runProfile, ops map[int]int64) (string, *profile.Profile, error) {
+func (p *profiler) save(scenario string, src profileSource, rps []runProfile, runs map[int]bench.RunResult) (string, *profile.Profile, error) {
 	ps := make([]*profile.Profile, len(rps))
 	for i, rp := range rps {
-		if n := ops[rp.run]; n > 0 {
+		n := runs[rp.run].Ops
+		if !src.target {
+			n = opsIn(runs[rp.run], rp.p)
+		}
+		if n > 0 {
 			profiles.SetOps(rp.p, n)
 		}
 		ps[i] = rp.p
@@ -450,6 +454,25 @@ func (p *profiler) save(scenario string, src profileSource, rps []runProfile, op
 		return "", nil, fmt.Errorf("writing %s: %w", path, err)
 	}
 	return path, merged, nil
+}
+
+// opsIn is the part of a run's ops that fell inside a profile's window,
+// taking the ops as spread evenly over the measured window. A capture can
+// begin well after the measured window does (the observer is told on the
+// collector's timer, and an allocs capture runs a GC first: hundreds of
+// milliseconds on a busy machine under -race); dividing the window's
+// allocations by every op of the run would then understate B/op. The end
+// needs no share: captures stop after the workers have.
+func opsIn(r bench.RunResult, p *profile.Profile) int64 {
+	if r.ElapsedNs <= 0 || p.TimeNanos == 0 || p.DurationNanos <= 0 || r.StartedAt.IsZero() {
+		return r.Ops
+	}
+	runStart, runEnd := r.StartedAt.UnixNano(), r.StartedAt.UnixNano()+r.ElapsedNs
+	lo, hi := max(runStart, p.TimeNanos), min(runEnd, p.TimeNanos+p.DurationNanos)
+	if hi <= lo || (lo == runStart && hi == runEnd) {
+		return r.Ops
+	}
+	return max(1, int64(float64(r.Ops)*float64(hi-lo)/float64(r.ElapsedNs)))
 }
 
 // showsTop reports whether stdout gets top tables instead of the result.

@@ -73,6 +73,9 @@ func Start(kind Kind, opts CaptureOptions) (*Capture, error) {
 	case Heap:
 	case Allocs:
 		c.mem = startMemWindow()
+		// The window begins when the base is read, after its GC: on a
+		// busy machine that can be a good part of a short window later.
+		c.start = time.Now()
 	case Mutex:
 		frac := opts.MutexFraction
 		if frac <= 0 {
