@@ -153,11 +153,27 @@ func TestFaultSIGKILLDuringBaselineSave(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(whole * time.Duration(i) / tries)
+		waited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(waited) }() // reaped: its pid is gone, its temp is stale
+		if i%2 == 0 {
+			// Kill as soon as its temporary file shows (if it ever does
+			// before the save ends).
+			deadline := time.Now().Add(bounded)
+		poll:
+			for len(tempsLeft(t, store)) == 0 && time.Now().Before(deadline) {
+				select {
+				case <-waited:
+					break poll
+				case <-time.After(time.Millisecond):
+				}
+			}
+		} else {
+			time.Sleep(whole * time.Duration(i) / tries)
+		}
 		if cmd.Process.Signal(syscall.SIGKILL) == nil {
 			killed++
 		}
-		_ = cmd.Wait() // reaped: its pid is gone, its temp is stale
+		<-waited
 		sawTemp += len(tempsLeft(t, store))
 		r, err := bench.ReadResult(filepath.Join(store, "main.json"))
 		if err != nil {
@@ -177,6 +193,13 @@ func TestFaultSIGKILLDuringBaselineSave(t *testing.T) {
 		if left := tempsLeft(t, store); len(left) > 0 {
 			t.Fatalf("try %d: temporary files left after baseline list: %v", i, left)
 		}
+	}
+	// The next save removes what killed saves left in the history.
+	if code, out, errOut := cli(t, "baseline", "save", "main", "--from", oldPath, "--baseline-dir", store); code != ExitOK {
+		t.Fatalf("saving after the kills: exit %d\n%s%s", code, errOut, out)
+	}
+	if left := tempsLeft(t, filepath.Join(dir, "history", "main")); len(left) > 0 {
+		t.Errorf("temporary files left in the history after the next save: %v", left)
 	}
 	t.Logf("%d kills over a %s save; %d temporary files found before the list removed them", killed, whole, sawTemp)
 }
@@ -328,6 +351,49 @@ func TestFaultWebhookHangs(t *testing.T) {
 	}
 	if strings.Contains(errOut+out, "secret-token") {
 		t.Errorf("the webhook's path was printed:\n%s%s", errOut, out)
+	}
+	if !strings.Contains(out, "SCENARIO") {
+		t.Errorf("no table:\n%s", out)
+	}
+}
+
+// TestFaultSIGINTDuringSave: a SIGINT arrives while the result is being
+// written. perfkit still holds the signal then (a real process would
+// otherwise die of it half-way through the save), one signal does not exit,
+// and the result is saved whole with exit 0.
+func TestFaultSIGINTDuringSave(t *testing.T) {
+	sandbox(t)
+	sig := make(chan os.Signal, 1)
+	var exited atomic.Int64
+	var subscribed atomic.Int64 // subscriptions to SIGINT/SIGTERM now
+	var heldAtSave atomic.Int64
+	heldAtSave.Store(-1)
+	code, out, errOut := cliWith(t, t.Context(), func(f *Factory) {
+		fakeSignals(f, sig, &exited)
+		notify := f.Notify
+		f.Notify = func(c chan<- os.Signal) func() {
+			subscribed.Add(1)
+			stop := notify(c)
+			return func() { subscribed.Add(-1); stop() }
+		}
+		f.WriteResult = func(res *bench.Result, path string) error {
+			heldAtSave.Store(subscribed.Load())
+			sig <- syscall.SIGINT
+			deadline := time.Now().Add(bounded)
+			for len(sig) > 0 && time.Now().Before(deadline) { // handed to perfkit
+				time.Sleep(time.Millisecond)
+			}
+			return res.WriteFile(path)
+		}
+	}, "run", "agents", "--kind", "cpu", "-d", "200ms", "--warmup", "0", "-c", "1", "-o", "r.json")
+	if code != ExitOK || exited.Load() != -1 {
+		t.Fatalf("exit %d (os.Exit %d), want 0\n%s%s", code, exited.Load(), errOut, out)
+	}
+	if heldAtSave.Load() < 1 {
+		t.Errorf("no signal subscription while saving (%d): a SIGINT would kill perfkit mid-save", heldAtSave.Load())
+	}
+	if run := readResult(t, "r.json").Scenarios[0].Runs[0]; run.Ops == 0 {
+		t.Errorf("saved result has no ops")
 	}
 	if !strings.Contains(out, "SCENARIO") {
 		t.Errorf("no table:\n%s", out)
