@@ -66,8 +66,12 @@ func launch(t testing.TB, bin string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+	return launchOn(t, bin, fmt.Sprint(port))
+}
+
+func launchOn(t testing.TB, bin, port string) (*Server, error) {
+	addr := "127.0.0.1:" + port
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--protected-mode", "no")
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -128,5 +132,35 @@ func ping(addr string) error {
 	if !strings.HasPrefix(line, "+PONG") {
 		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
 	}
+	return nil
+}
+
+// Restart starts a new redis-server on the port of s, which must have been
+// killed: tests use it to bring Redis back mid-run on the address the
+// workload keeps dialling. The new server is empty (nothing is persisted)
+// and stopped when the test ends.
+func (s *Server) Restart(t testing.TB) *Server {
+	t.Helper()
+	if s.cmd == nil {
+		t.Skip("external server: cannot restart it")
+	}
+	_, port, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old socket may linger a moment after the kill (redis-server sets
+	// SO_REUSEADDR, but the kernel may still be closing it): retry.
+	var lastErr error
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := launchOn(t, s.cmd.Path, port)
+		if err == nil {
+			t.Cleanup(n.Kill)
+			return n
+		}
+		lastErr = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("restarting redis-server on %s: %v", s.Addr, lastErr)
 	return nil
 }
