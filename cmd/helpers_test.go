@@ -212,3 +212,12 @@ func fakeDefs() []bench.Definition {
 		}},
 	}
 }
+
+// measuredOK accepts a run that exited 0, or 3 only because every run was
+// judged invalid: a test whose target lives in the test process (an
+// httptest server declared external) may find perfkit's CPU "saturated"
+// when the machine is idle and fast, and its result is saved all the same.
+// Tests of validity itself check exit codes exactly.
+func measuredOK(code int, stderr string) bool {
+	return code == ExitOK || code == ExitMeasure && strings.Contains(stderr, "could not measure: every run of") && strings.Contains(stderr, "invalid")
+}

@@ -318,8 +318,10 @@ func TestRunProfileMergesCount(t *testing.T) {
 	if runs, _ := profiles.Comment(p, profiles.CommentRuns); runs != "2" {
 		t.Errorf("runs comment %q, want 2", runs)
 	}
-	if ops, _ := profiles.Ops(p); ops != sr.Runs[0].Ops+sr.Runs[1].Ops {
-		t.Errorf("ops %d, want the two runs' %d+%d", ops, sr.Runs[0].Ops, sr.Runs[1].Ops)
+	// The two runs' ops inside their windows (see opsIn): their sum, less
+	// any part of a run a late capture missed.
+	if ops, _ := profiles.Ops(p); ops <= 0 || ops > sr.Runs[0].Ops+sr.Runs[1].Ops {
+		t.Errorf("ops %d, want at most the two runs' %d+%d", ops, sr.Runs[0].Ops, sr.Runs[1].Ops)
 	}
 	g := parseProfile(t, sr.Profiles["goroutine"])
 	if _, ok := profiles.Ops(g); ok {
@@ -376,7 +378,7 @@ func TestRunPprofURLProfilesTheTarget(t *testing.T) {
 	sandbox(t)
 	srv := pprofTarget(t, nil)
 	code, _, errOut := cli(t, "run", "fetch", "--url", srv.URL+"/work", "--pprof-url", srv.URL+"/debug/pprof", "-d", "1s", "--warmup", "100ms", "-c", "2")
-	if code != ExitOK {
+	if !measuredOK(code, errOut) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	sr := readResultFile(t).Scenarios[0]
@@ -403,7 +405,7 @@ func TestProfilePprofURLKeepsBoth(t *testing.T) {
 	sandbox(t)
 	srv := pprofTarget(t, nil)
 	code, out, errOut := cli(t, "profile", "allocs", "fetch", "--url", srv.URL+"/work", "--pprof-url", srv.URL+"/debug/pprof", "-d", "1s", "--warmup", "0s", "-c", "2", "--top", "3")
-	if code != ExitOK {
+	if !measuredOK(code, errOut) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	sr := readResultFile(t).Scenarios[0]
@@ -425,7 +427,7 @@ func TestPprofURLTargetGoneMidRun(t *testing.T) {
 		}
 	})
 	code, out, errOut := cli(t, "run", "fetch", "--url", srv.URL+"/work", "--pprof-url", srv.URL+"/debug/pprof", "-d", "300ms", "--warmup", "0s", "-c", "1")
-	if code != ExitOK {
+	if !measuredOK(code, errOut) {
 		t.Fatalf("exit %d: the run must complete: %s", code, errOut)
 	}
 	if !strings.Contains(errOut, "perfkit: warning: scenario fetch: run 0: target cpu profile: GET "+srv.URL+"/debug/pprof/profile?seconds=1: ") ||
