@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,4 +222,21 @@ func fakeDefs() []bench.Definition {
 // Tests of validity itself check exit codes exactly.
 func measuredOK(code int, stderr string) bool {
 	return code == ExitOK || code == ExitMeasure && strings.Contains(stderr, "could not measure: every run of") && strings.Contains(stderr, "invalid")
+}
+
+// hangingHTTP is a server that takes each request and never answers it
+// (until the client gives up or the test ends): a webhook that hangs.
+func hangingHTTP(t *testing.T) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	// Cleanups run last-in first-out: release the handlers, then close.
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+	return hang
 }

@@ -247,15 +247,7 @@ func TestWebhookDuringRun(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer ok.Close()
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer hang.Close()
-	defer close(release)
+	hang := hangingHTTP(t)
 
 	const timeout = 2 * time.Second
 	cfg := "notify:\n  - {type: webhook, url: \"" + ok.URL + "/hook\", slack: true}\n" +

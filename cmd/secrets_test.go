@@ -206,15 +206,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		hookMu.Unlock()
 	}))
 	defer hook.Close()
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer hang.Close()
-	defer close(release)
+	hang := hangingHTTP(t)
 	monConfig := "notify:\n" +
 		"  - {type: webhook, url: \"" + hook.URL + "/services/" + p.secret("webhook URL path") + "?token=" + p.secret("webhook URL token") + "\"}\n" +
 		"  - {type: webhook, url: \"http://u:" + p.secret("hanging webhook password") + "@" + strings.TrimPrefix(hang.URL, "http://") + "/?key=" + p.secret("hanging webhook key") + "\", timeout: 300ms, retries: 0}\n" +
