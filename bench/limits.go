@@ -33,13 +33,12 @@ const (
 	MaxCount = 10_000
 )
 
-// WorkerBytes is the engine's memory per worker, measured: a worker records
-// into its own interval (one HDR histogram of ~40 KiB per latency key, at
-// least the op's), the collector holds the interval it handed over, plus the
-// goroutine's stack and state. So about 2 × 40 KiB + 8 KiB; a workload
-// with more labels or phases costs more, which the default budget's margin
-// absorbs.
-const WorkerBytes = 2*41_000 + 8<<10
+// WorkerBytes is the engine's memory per worker: its state, its 512-byte
+// latency buffer (the histograms are shared, per CPU: see samples.go) and
+// its goroutine's stack, which a workload's calls grow. Measured with
+// BenchmarkEngineWorkerBytes at ~3.3 KiB for ops that only sleep; 8 KiB
+// leaves room for a workload's deeper stacks.
+const WorkerBytes = 8 << 10
 
 // DefaultMemoryShare is the share of the machine's memory (MemTotal) a run
 // may be estimated to need when --max-memory is not given: half, leaving

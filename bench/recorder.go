@@ -58,31 +58,41 @@ func (l layout) phase0() int   { return len(l.labels) }
 func (l layout) service0() int { return len(l.labels) + len(l.phases) }
 func (l layout) lagSlot() int  { return len(l.keys) - 1 }
 
+// newInterval returns an interval with histograms: the collector's.
 func (l layout) newInterval() *interval {
-	iv := &interval{
-		hists:    make([]*hdrhistogram.Histogram, len(l.keys)),
-		phase0:   l.phase0(),
-		counters: make([]int64, len(l.counters)),
-		errKinds: make(map[string]int64),
-	}
-	for i := range iv.hists {
-		iv.hists[i] = NewHistogram()
-	}
+	iv := l.newCounts()
+	iv.hists = l.newHists()
 	return iv
 }
 
-// interval is what one worker records during one interval; the collector
-// keeps its own per-interval and total ones, merged from the workers'.
+// newCounts returns an interval without histograms: a worker's, whose
+// latencies go through its sample buffer into the run's shards instead.
+func (l layout) newCounts() *interval {
+	return &interval{phase0: l.phase0(), counters: make([]int64, len(l.counters))}
+}
+
+// newHists returns an empty histogram per latency key.
+func (l layout) newHists() []*hdrhistogram.Histogram {
+	hs := make([]*hdrhistogram.Histogram, len(l.keys))
+	for i := range hs {
+		hs[i] = NewHistogram()
+	}
+	return hs
+}
+
+// interval is what one worker counts during one interval (its latencies go
+// through its sampleBuf), and what the collector keeps per emitted interval
+// and for the run's totals (with histograms).
 type interval struct {
-	idx int // interval index the data belongs to
+	idx int // interval index the data belongs to; -1 in the warmup
 
 	ops      int64
 	errs     int64
-	busyNs   int64 // sum of service times (in-flight by Little's law)
-	hists    []*hdrhistogram.Histogram
+	busyNs   int64                     // sum of service times (in-flight by Little's law)
+	hists    []*hdrhistogram.Histogram // per latency key; nil in a worker's interval
 	phase0   int
 	counters []int64
-	errKinds map[string]int64
+	errKinds map[string]int64 // allocated on the first error
 
 	abandoned int64 // ops that never returned within the grace (also in ops and errs)
 
@@ -102,7 +112,13 @@ func record(h *hdrhistogram.Histogram, v int64) {
 	_ = h.RecordValue(v) // in range by construction
 }
 
-func (iv *interval) recordPhase(p int, v int64) { record(iv.hists[iv.phase0+p], v) }
+// countErr counts an error of kind k.
+func (iv *interval) countErr(k string) {
+	if iv.errKinds == nil {
+		iv.errKinds = make(map[string]int64, 2)
+	}
+	iv.errKinds[k]++
+}
 
 func (iv *interval) reset() {
 	iv.ops, iv.errs, iv.busyNs, iv.abandoned = 0, 0, 0, 0
@@ -126,16 +142,28 @@ func (iv *interval) merge(o *interval) {
 	iv.late += o.late
 	iv.generatorLate += o.generatorLate
 	iv.lastStart = max(iv.lastStart, o.lastStart)
-	for i, h := range o.hists {
-		if h.TotalCount() > 0 {
-			iv.hists[i].Merge(h)
-		}
+	if iv.hists != nil {
+		mergeHists(iv.hists, o.hists)
 	}
 	for i, c := range o.counters {
 		iv.counters[i] += c
 	}
 	for k, n := range o.errKinds {
-		iv.errKinds[k] += n
+		if n != 0 {
+			if iv.errKinds == nil {
+				iv.errKinds = make(map[string]int64, len(o.errKinds))
+			}
+			iv.errKinds[k] += n
+		}
+	}
+}
+
+// mergeHists adds src's histograms into dst's, key by key (src may be nil).
+func mergeHists(dst, src []*hdrhistogram.Histogram) {
+	for i, h := range src {
+		if h.TotalCount() > 0 {
+			dst[i].Merge(h)
+		}
 	}
 }
 

@@ -212,6 +212,7 @@ type runner struct {
 	stopped chan struct{} // closed with stop set
 	stopAt  atomic.Int64  // when the graceful stop came (ns since base), 0 if none
 	col     *collector
+	hists   *shardSet // the run's latency histograms (see samples.go)
 
 	// cut is set when the grace ran out and ops in flight were cancelled:
 	// an op failing after it counts as canceled, whatever its error.
@@ -270,6 +271,7 @@ func (r *runner) run() RunResult {
 	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
 	defer opCancel()
 
+	r.hists = newShardSet(r.lay, n)
 	col := newCollector(r, n)
 	r.col = col
 	r.begin() // sets base; --start-at and shard schedule phase
@@ -289,7 +291,9 @@ func (r *runner) run() RunResult {
 
 	var wg sync.WaitGroup
 	for _, ws := range workers {
-		ws.w.iv = r.lay.newInterval()
+		ws.w.iv = r.lay.newCounts()
+		ws.w.iv.idx = -1 // the warmup's: its samples are dropped
+		ws.w.rec, ws.w.home, ws.w.phase0 = r.hists, r.hists.home(ws.w.ID), r.lay.phase0()
 		ws.octx = newOpCtx(opParent, r.base, r.set.Timeout)
 		wg.Go(ws.loop)
 	}
@@ -368,13 +372,15 @@ func (r *runner) supervise(workers []*workerState, done <-chan struct{}, cancel 
 func (ws *workerState) abandon() {
 	iv := ws.w.iv
 	if ws.idx < 0 {
+		ws.w.flush() // drops the warmup's samples
 		iv.reset()
 		iv.idx = 0
 	}
 	iv.ops++
 	iv.errs++
-	iv.errKinds[KindCanceled]++
+	iv.countErr(KindCanceled)
 	iv.abandoned++
+	ws.w.flush()
 	ws.r.col.add(ws.w.ID, iv, math.MaxInt, true)
 }
 
@@ -382,6 +388,13 @@ func (ws *workerState) abandon() {
 // an op that began in the warmup and was cut at the end of the grace: like
 // an abandoned one, it held its worker through the window, and it counts.
 func (ws *workerState) measureCut() {
+	ws.startMeasured()
+}
+
+// startMeasured discards what the worker recorded in the warmup and starts
+// its first measured interval.
+func (ws *workerState) startMeasured() {
+	ws.w.flush() // drops the warmup's samples
 	ws.w.iv.reset()
 	ws.idx = 0
 	ws.w.iv.idx = 0
@@ -447,7 +460,7 @@ func (ws *workerState) runLoop() {
 			t := r.now()
 			iv.ops++
 			iv.errs++
-			iv.errKinds[KindPanic]++
+			iv.countErr(KindPanic)
 			ws.t = t
 			if r.stop.Load() {
 				ws.finish()
@@ -502,12 +515,17 @@ func (ws *workerState) closedLoop() {
 		}
 		iv := w.iv
 		lat := t1 - t0
-		record(iv.hists[label], lat)
 		iv.ops++
 		iv.busyNs += lat
 		if err != nil {
 			iv.errs++
-			iv.errKinds[r.errKind(err)]++
+			iv.countErr(r.errKind(err))
+		}
+		if w.buf.add(int(label), lat) {
+			// The flush is the engine's time, not the next op's: the next
+			// op starts after it (one more clock read per sampleLen ops).
+			w.flush()
+			t1 = r.now()
 		}
 		t0 = t1
 		ws.t = t1
@@ -592,9 +610,9 @@ func (ws *workerState) openLoop() {
 		if measured {
 			iv := w.iv
 			lag := start - intended
-			record(iv.hists[label], t1-intended)
-			record(iv.hists[r.lay.service0()+int(label)], t1-start)
-			record(iv.hists[r.lay.lagSlot()], lag)
+			w.sample(int(label), t1-intended)
+			w.sample(r.lay.service0()+int(label), t1-start)
+			w.sample(r.lay.lagSlot(), lag)
 			iv.ops++
 			iv.started++
 			iv.busyNs += t1 - start
@@ -607,7 +625,7 @@ func (ws *workerState) openLoop() {
 			}
 			if err != nil {
 				iv.errs++
-				iv.errKinds[r.errKind(err)]++
+				iv.countErr(r.errKind(err))
 			}
 		}
 		ws.t = t1
@@ -661,9 +679,7 @@ func (ws *workerState) advance() bool {
 	r := ws.r
 	t := ws.t
 	if ws.idx < 0 { // warmup over
-		ws.w.iv.reset()
-		ws.idx = 0
-		ws.w.iv.idx = 0
+		ws.startMeasured()
 	}
 	if t >= r.measureEnd {
 		ws.finish()
@@ -683,6 +699,7 @@ func (ws *workerState) advance() bool {
 // set of histograms.
 func (ws *workerState) handOff(idx int, final bool) {
 	iv := ws.w.iv
+	ws.w.flush()
 	ws.r.col.add(ws.w.ID, iv, idx, final)
 	if final {
 		ws.w.iv = nil
@@ -700,8 +717,7 @@ func (ws *workerState) finish() {
 	}
 	ws.finished = true
 	if ws.idx < 0 { // stopped during warmup: nothing measured
-		ws.w.iv.reset()
-		ws.w.iv.idx = 0
+		ws.startMeasured()
 	}
 	ws.handOff(math.MaxInt, true)
 }
@@ -743,7 +759,7 @@ func (c *collector) add(worker int, iv *interval, reached int, final bool) {
 	k := max(iv.idx, c.emitted)
 	p := c.pending[k]
 	if p == nil {
-		p = c.r.lay.newInterval()
+		p = c.r.lay.newCounts()
 		c.pending[k] = p
 	}
 	p.merge(iv)
@@ -868,8 +884,10 @@ func (c *collector) emit(final bool) {
 	c.emitted++
 	c.mu.Unlock()
 	if iv == nil {
-		iv = r.lay.newInterval()
+		iv = r.lay.newCounts()
 	}
+	iv.hists = r.lay.newHists()
+	r.hists.take(k, final, iv.hists)
 	c.total.merge(iv)
 	length := r.ivLen
 	if final {

@@ -5,7 +5,7 @@ package bench
 // passed to the workload's Setup first, so its declarations are known.
 func NewTestWorker(id int, s *Setup) *Worker {
 	lay := newLayout(s, s.Model)
-	return &Worker{ID: id, iv: lay.newInterval()}
+	return &Worker{ID: id, iv: lay.newCounts(), rec: newShardSet(lay, 1), phase0: lay.phase0()}
 }
 
 // TestCounter returns the value a test worker's counter has reached.

@@ -110,14 +110,30 @@ type Worker struct {
 	// the engine never touches it.
 	State any
 
-	iv *interval // the interval being recorded
+	iv     *interval // the interval being counted
+	rec    *shardSet // where buf goes when full
+	home   int       // rec's shard tried first
+	phase0 int       // histogram slot of phase 0
+	buf    sampleBuf // latencies not yet in rec
 }
+
+// sample buffers a latency of histogram slot, flushing when the buffer is
+// full.
+func (w *Worker) sample(slot int, v int64) {
+	if w.buf.add(slot, v) {
+		w.flush()
+	}
+}
+
+// flush moves the buffered latencies into the run's histograms, for the
+// interval being counted (dropped in the warmup).
+func (w *Worker) flush() { w.rec.flush(w.home, w.iv.idx, &w.buf) }
 
 // Count adds n to a counter.
 func (w *Worker) Count(c Counter, n int64) { w.iv.counters[c] += n }
 
 // Phase records a sub-phase duration.
-func (w *Worker) Phase(p Phase, d time.Duration) { w.iv.recordPhase(int(p), int64(d)) }
+func (w *Worker) Phase(p Phase, d time.Duration) { w.sample(w.phase0+int(p), int64(d)) }
 
 // KindError is a failed op with the kind it is counted under.
 type KindError struct {
