@@ -169,3 +169,32 @@ func BenchmarkEngineWorkerBytes(b *testing.B) {
 		b.ReportMetric((used(&m1)-used(&m0))/n, "B/worker")
 	}
 }
+
+// BenchmarkStop is how long a run of many workers takes to end after a
+// graceful stop (SIGTERM or Ctrl-C cancel the run's context): ops of 10 ms
+// in flight finish, every worker hands its last interval over, the result
+// is built. The documented bound is the grace (--grace, 5s) plus a second.
+func BenchmarkStop(b *testing.B) {
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			var worst time.Duration
+			for b.Loop() {
+				set := DefaultSettings()
+				set.Concurrency = n
+				set.Warmup = 0
+				set.Duration = time.Minute
+				sc := Scenario{Name: "sleep", New: func() (Workload, error) { return sleeper{10 * time.Millisecond}, nil }, Settings: set}
+				ctx, cancel := context.WithCancel(context.Background())
+				var stopAt time.Time
+				time.AfterFunc(time.Second, func() { stopAt = time.Now(); cancel() })
+				res, err := Run(ctx, sc)
+				took := time.Since(stopAt)
+				if err != nil || !res.Partial {
+					b.Fatalf("err %v, partial %v", err, res.Partial)
+				}
+				worst = max(worst, took)
+			}
+			b.ReportMetric(float64(worst.Milliseconds()), "stop-ms")
+		})
+	}
+}

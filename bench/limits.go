@@ -14,15 +14,13 @@ import (
 // it would exhaust the machine (the process dies out of memory, losing every
 // result measured so far).
 const (
-	// MaxConcurrency bounds -c. Each worker keeps its own histograms
-	// (WorkerBytes), which the collector merges one worker at a time at
-	// every interval and at the stop: both grow with the workers. Measured
-	// on a loaded 2-CPU machine (agents, kind io), 20,000 workers took
-	// 1.8 GiB and 2.6 s to stop on SIGTERM, 40,000 took 3.9 GiB and 3.7 s;
-	// extrapolated, 100,000 need ~9.5 GiB and ~10 s, a million ~95 GiB
-	// (not measured). Past this bound, model many clients with the open
-	// model (-r) and a smaller -c.
-	MaxConcurrency = 100_000
+	// MaxConcurrency bounds -c. A worker costs its state, a 512-byte
+	// latency buffer and its goroutine's stack (WorkerBytes; histograms are
+	// shared, see samples.go). Measured on a 2-CPU machine with ops that
+	// sleep (BenchmarkStop): a million workers took 1.5 GiB and stopped
+	// 1.9 s after the stop. The memory estimate (--max-memory) still
+	// refuses what the machine cannot hold.
+	MaxConcurrency = 1_000_000
 	// MaxRate bounds -r, in ops per second. One generator schedules every
 	// intended start; at 10M/s the gap between starts is 100 ns, about
 	// what scheduling one op costs, so no machine keeps up with more (shard

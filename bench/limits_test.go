@@ -54,11 +54,11 @@ func TestParamMax(t *testing.T) {
 func TestSettingsBounds(t *testing.T) {
 	ok := DefaultSettings()
 	for name, mut := range map[string]func(*Settings){
-		"concurrency 100001": func(s *Settings) { s.Concurrency = MaxConcurrency + 1 },
-		"rate 1e+300":        func(s *Settings) { s.Rate = 1e300 },
-		"rate NaN":           func(s *Settings) { s.Rate = math.NaN() },
-		"rate +Inf":          func(s *Settings) { s.Rate = math.Inf(1) },
-		"count 10001":        func(s *Settings) { s.Count = MaxCount + 1 },
+		"concurrency 1000001": func(s *Settings) { s.Concurrency = MaxConcurrency + 1 },
+		"rate 1e+300":         func(s *Settings) { s.Rate = 1e300 },
+		"rate NaN":            func(s *Settings) { s.Rate = math.NaN() },
+		"rate +Inf":           func(s *Settings) { s.Rate = math.Inf(1) },
+		"count 10001":         func(s *Settings) { s.Count = MaxCount + 1 },
 	} {
 		s := ok
 		mut(&s)

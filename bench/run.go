@@ -290,6 +290,11 @@ func (r *runner) run() RunResult {
 	defer stopWatch()
 
 	var wg sync.WaitGroup
+	stopOps := context.AfterFunc(opParent, func() {
+		for _, ws := range workers {
+			ws.octx.fire(opParent.Err())
+		}
+	})
 	for _, ws := range workers {
 		ws.w.iv = r.lay.newCounts()
 		ws.w.iv.idx = -1 // the warmup's: its samples are dropped
@@ -307,6 +312,7 @@ func (r *runner) run() RunResult {
 		r.leftover = workersDone
 	}
 	<-colDone
+	stopOps()
 	for _, ws := range workers {
 		ws.octx.release()
 		ws.precise.close()
@@ -731,9 +737,14 @@ type collector struct {
 
 	mu      sync.Mutex // guards the fields up to emitted
 	reached []int      // per worker: it reports nothing more below this interval
-	exited  int
-	pending map[int]*interval
-	emitted int // intervals emitted so far
+	// atReached counts the workers by reached value, and behind those with
+	// reached ≤ emitted (still to report the interval going out next), so
+	// that ready is O(1) whatever the number of workers.
+	atReached map[int]int
+	behind    int
+	exited    int
+	pending   map[int]*interval
+	emitted   int // intervals emitted so far
 
 	total   *interval
 	series  []IntervalSummary
@@ -749,6 +760,7 @@ func newCollector(r *runner, n int) *collector {
 	return &collector{
 		r: r, n: n, wake: make(chan struct{}, 1),
 		reached: make([]int, n), pending: map[int]*interval{}, total: r.lay.newInterval(),
+		atReached: map[int]int{0: n}, behind: n,
 	}
 }
 
@@ -763,7 +775,18 @@ func (c *collector) add(worker int, iv *interval, reached int, final bool) {
 		c.pending[k] = p
 	}
 	p.merge(iv)
-	c.reached[worker] = reached
+	if old := c.reached[worker]; old != reached {
+		c.reached[worker] = reached
+		if c.atReached[old]--; c.atReached[old] == 0 {
+			delete(c.atReached, old)
+		}
+		c.atReached[reached]++
+		if old <= c.emitted && reached > c.emitted {
+			c.behind--
+		} else if old > c.emitted && reached <= c.emitted {
+			c.behind++
+		}
+	}
 	if final {
 		c.exited++
 	}
@@ -855,12 +878,7 @@ func (c *collector) deadline(k int) time.Duration {
 func (c *collector) ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, x := range c.reached {
-		if x <= c.emitted {
-			return false
-		}
-	}
-	return c.exited < c.n
+	return c.behind == 0 && c.exited < c.n
 }
 
 // emit closes interval c.emitted: summary into the series, snapshot to the
@@ -882,6 +900,7 @@ func (c *collector) emit(final bool) {
 		}
 	}
 	c.emitted++
+	c.behind += c.atReached[c.emitted] // those that had reached only this one
 	c.mu.Unlock()
 	if iv == nil {
 		iv = r.lay.newCounts()

@@ -8,7 +8,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// How latencies are recorded (docs/design.md, "Recording"). A worker does
+// How latencies are recorded. A worker does
 // not own histograms: it appends each latency, tagged with its histogram
 // slot, to a small buffer of its own (sampleBuf, 512 bytes), and when the
 // buffer is full or its interval ends it flushes the buffer into one of the

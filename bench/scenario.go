@@ -132,7 +132,7 @@ func (s Settings) Validate() error {
 	case s.Concurrency <= 0:
 		return fmt.Errorf("concurrency %d: must be at least 1", s.Concurrency)
 	case s.Concurrency > MaxConcurrency:
-		return fmt.Errorf("concurrency %d: needs ~%s for worker state (about %s a worker); at most %d (concurrency is the number of workers, each with its own histograms; more take minutes to stop; for many clients use -r with a smaller -c)",
+		return fmt.Errorf("concurrency %d: needs ~%s for worker state (about %s a worker); at most %d (concurrency is the number of workers; for many clients use -r with a smaller -c)",
 			s.Concurrency, FormatBytes(float64(s.Concurrency)*WorkerBytes), FormatBytes(WorkerBytes), MaxConcurrency)
 	case !(s.Rate >= 0) || math.IsInf(s.Rate, 0):
 		return fmt.Errorf("rate %g: must be 0 (closed model) or a positive number of ops per second", s.Rate)

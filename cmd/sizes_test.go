@@ -21,11 +21,11 @@ func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
 		env  map[string]string
 		want []string // all in the one line
 	}{
-		{"concurrency", []string{"run", "agents", "-c", "99999999999"}, nil, []string{"concurrency 99999999999", "at most 100000 ", "a worker"}},
-		{"concurrency just over", []string{"run", "agents", "-c", "100001", "--max-memory", "1TiB"}, nil, []string{"concurrency 100001", "at most 100000 "}},
-		{"concurrency from env", []string{"run", "agents"}, map[string]string{"PERFKIT_CONCURRENCY": "99999999999"}, []string{"concurrency 99999999999", "at most 100000 ", "PERFKIT_CONCURRENCY"}},
+		{"concurrency", []string{"run", "agents", "-c", "99999999999"}, nil, []string{"concurrency 99999999999", "at most 1000000 ", "a worker"}},
+		{"concurrency just over", []string{"run", "agents", "-c", "1000001", "--max-memory", "1TiB"}, nil, []string{"concurrency 1000001", "at most 1000000 "}},
+		{"concurrency from env", []string{"run", "agents"}, map[string]string{"PERFKIT_CONCURRENCY": "99999999999"}, []string{"concurrency 99999999999", "at most 1000000 ", "PERFKIT_CONCURRENCY"}},
 		{"concurrency over memory", []string{"run", "agents", "-c", "20000", "--max-memory", "1GiB"}, nil, []string{"needs ~", "20000 workers", "at most 1 GiB", "--max-memory"}},
-		{"sweep step", []string{"run", "agents", "--sweep", "concurrency=1,99999999999"}, nil, []string{"concurrency=99999999999", "at most 100000 "}},
+		{"sweep step", []string{"run", "agents", "--sweep", "concurrency=1,99999999999"}, nil, []string{"concurrency=99999999999", "at most 1000000 "}},
 		{"sweep step over memory", []string{"run", "agents", "--sweep", "concurrency=1,20000", "--max-memory", "1GiB"}, nil, []string{"agents[concurrency=20000]", "needs ~", "at most 1 GiB"}},
 		{"l1-size", []string{"run", "cache", "--l1-size", "99999999999"}, nil, []string{"l1-size 99999999999", "at most 100000000"}},
 		{"l1-size over memory", []string{"run", "cache", "--l1-size", "100000000", "--keys", "10000000", "--max-memory", "1GiB"}, nil, []string{"needs ~", "l1-size 100000000", "at most 1 GiB"}},
@@ -43,11 +43,11 @@ func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
 		{"rate Inf", []string{"run", "agents", "-r", "Inf"}, nil, []string{"rate", "Inf"}},
 		{"rate from env", []string{"run", "agents"}, map[string]string{"PERFKIT_RATE": "1e300"}, []string{"rate 1e+300", "at most 10000000"}},
 		{"sweep rate", []string{"run", "agents", "--sweep", "rate=100,1e300"}, nil, []string{"rate=1e300", "at most 10000000"}},
-		{"ab side", []string{"ab", "agents", "--a-set", "concurrency=1", "--b-set", "concurrency=99999999999"}, nil, []string{"concurrency 99999999999", "at most 100000 "}},
+		{"ab side", []string{"ab", "agents", "--a-set", "concurrency=1", "--b-set", "concurrency=99999999999"}, nil, []string{"concurrency 99999999999", "at most 1000000 "}},
 		{"search max-rate", []string{"run", "agents", "--find-max-rate", "--slo", "p99 < 10ms", "--max-rate", "1e300"}, nil, []string{"max-rate", "1e+300", "up to 10000000"}},
 		{"body file", []string{"run", "fetch", "--body", "@/dev/zero"}, nil, []string{"/dev/zero", "larger than 64 MiB"}},
 		{"targets body file", []string{"run", "fetch", "--targets", "targets.txt"}, nil, []string{"targets.txt:2", "/dev/zero", "larger than 64 MiB"}},
-		{"concurrency from config", []string{"run", "agents", "--config", "big.yaml"}, nil, []string{"big.yaml:1", "concurrency 99999999999", "at most 100000 "}},
+		{"concurrency from config", []string{"run", "agents", "--config", "big.yaml"}, nil, []string{"big.yaml:1", "concurrency 99999999999", "at most 1000000 "}},
 		{"l1-size from config", []string{"run", "cache", "--config", "big.yaml"}, nil, []string{"big.yaml", "l1-size 99999999999", "at most 100000000"}},
 		{"bad max-memory", []string{"run", "agents", "--max-memory", "lots"}, nil, []string{"--max-memory", `"lots"`, "8GiB"}},
 	}
@@ -97,10 +97,10 @@ func TestOversizedValuesAreRefusedBeforeAnythingRuns(t *testing.T) {
 // them. Resolved only: nothing runs.
 func TestValuesAtTheBoundsAreAccepted(t *testing.T) {
 	for _, a := range [][]string{
-		{"agents", "-c", "100000", "--max-memory", "1TiB"},
+		{"agents", "-c", "1000000", "--max-memory", "1TiB"},
 		{"agents", "-r", "10000000"},
 		{"agents", "--count", "10000"},
-		{"agents", "--sweep", "concurrency=1,100000", "--max-memory", "1TiB"},
+		{"agents", "--sweep", "concurrency=1,1000000", "--max-memory", "1TiB"},
 		{"cache", "--l1-size", "100000000", "--keys", "10000000", "--deps", "9999999", "--max-memory", "1TiB"},
 		{"agents", "-c", "1000", "--max-memory", "1GiB"},
 	} {
