@@ -85,3 +85,34 @@ func BenchmarkOp(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpIO is BenchmarkOp with io agents sleeping 1µs: what a batch of
+// sleeps costs around the sleeping, timers included (allocs/op must stay
+// those of the batch's context, however many agents sleep).
+func BenchmarkOpIO(b *testing.B) {
+	wl := build(b, map[string]any{"kind": "io", "latency": "fixed:1us", "batch": 32, "workers": 8})
+	s := setup(b, wl, 1)
+	w := bench.NewTestWorker(0, s)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wl.Op(ctx, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpCPU is BenchmarkOp with one SHA-256 round per agent: the hash
+// buffer included (on each lane's stack, so allocs/op stay the batch's own).
+func BenchmarkOpCPU(b *testing.B) {
+	wl := build(b, map[string]any{"kind": "cpu", "work": 1, "batch": 32, "workers": 8})
+	s := setup(b, wl, 1)
+	w := bench.NewTestWorker(0, s)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wl.Op(ctx, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -93,10 +93,16 @@ func Definition() bench.Definition {
 	}
 }
 
-// Memory of one agent of a batch (its job with a 1 KiB buffer, its timer,
-// result and slot) and of one executor goroutine running agents.
+// What an engine worker's agents state keeps (measured by
+// BenchmarkWorkerState, bounded by TestIOWorkerStateIsSmall): per agent of its
+// batch a slot, a Result and a job (an exec agent's Result also keeps up to
+// StderrTailBytes of its stderr); per lane (min(workers, batch), the agents
+// running at once) a goroutine while the batch runs and, for io agents, an
+// idle timer. cpu agents hash a buffer on their lane's stack.
 const (
-	agentBytes     = shaBufBytes + 320
+	stateBytes     = 512 // the state itself, its generator, the timers' channel
+	agentBytes     = 144
+	timerBytes     = 320
 	goroutineBytes = 8 << 10
 )
 
@@ -104,7 +110,14 @@ const (
 // batch of agents and runs up to min(workers, batch) of them at once.
 func memory(v bench.Values, engineWorkers int) (float64, string) {
 	batch, lanes := float64(v.Int("batch")), float64(min(v.Int("workers"), v.Int("batch")))
-	per := batch*agentBytes + lanes*goroutineBytes
+	perAgent, perLane := float64(agentBytes), float64(goroutineBytes)
+	switch v.String("kind") {
+	case kindExec:
+		perAgent += StderrTailBytes
+	case kindIO, kindMixed:
+		perLane += timerBytes
+	}
+	per := stateBytes + batch*perAgent + lanes*perLane
 	return float64(engineWorkers) * per, fmt.Sprintf("%d batches of %d agents, %d at once each", engineWorkers, v.Int("batch"), int64(lanes))
 }
 
@@ -339,11 +352,18 @@ func (wl *workload) Derive(run *bench.RunResult) map[string]float64 {
 // workerState is one engine worker's batch, reused op after op: its agents,
 // their results and the generator their faults and sleeps are drawn from.
 type workerState struct {
+	wl      *workload
 	rng     *rand.Rand
 	jobs    []job
 	agents  []Agent // &jobs[i], or &procJobs[i] for kind exec
 	results []Result
 	procs   []procJob
+	// timers holds the io agents' idle timers. At most min(workers, batch)
+	// agents of a batch sleep at once, so that many timers serve the whole
+	// batch: a timer per agent would cost ~250 B each for agents that are
+	// mostly waiting their turn. Made on first use, so a batch whose
+	// sleeps are all zero makes none.
+	timers chan *time.Timer
 }
 
 // fault is what an agent does after its work.
@@ -356,15 +376,14 @@ const (
 )
 
 // job is one in-process agent: its kind, and what this batch drew for it.
-// Each job runs on one executor goroutine at a time, so its buffer and timer
-// need no lock.
+// It holds no buffer or timer of its own: a cpu agent hashes a buffer on its
+// goroutine's stack, an io agent borrows one of its worker's timers, so a
+// batch costs what the agents running at once need, not what it holds.
 type job struct {
-	wl    *workload
-	cpu   bool
+	st    *workerState
 	sleep time.Duration
+	cpu   bool
 	fault fault
-	buf   [shaBufBytes]byte
-	timer *time.Timer
 }
 
 // procJob is one exec agent: the command, then the drawn fault.
@@ -379,6 +398,7 @@ const seed = 0x6167656e7473 // "agents"
 func (wl *workload) newWorkerState(id int) *workerState {
 	n := wl.cfg.batch
 	st := &workerState{
+		wl:      wl,
 		rng:     rand.New(rand.NewPCG(seed, uint64(id))),
 		agents:  make([]Agent, n),
 		results: make([]Result, n),
@@ -392,18 +412,16 @@ func (wl *workload) newWorkerState(id int) *workerState {
 		return st
 	}
 	st.jobs = make([]job, n)
+	io := false
 	for i := range st.jobs {
 		j := &st.jobs[i]
-		j.wl = wl
+		j.st = st
 		j.cpu = wl.cfg.kind == kindCPU || (wl.cfg.kind == kindMixed && i%2 == 0)
-		if !j.cpu {
-			j.timer = time.NewTimer(time.Hour)
-			j.timer.Stop()
-		}
-		for k := range j.buf {
-			j.buf[k] = byte(i + k)
-		}
+		io = io || !j.cpu
 		st.agents[i] = j
+	}
+	if io {
+		st.timers = make(chan *time.Timer, min(wl.cfg.workers, n))
 	}
 	return st
 }
@@ -439,45 +457,62 @@ func (st *workerState) plan(cfg *config) {
 func (j *job) Run(ctx context.Context) error {
 	var err error
 	if j.cpu {
-		err = j.hash(ctx)
+		if n := j.st.wl.cfg.work; n > 0 { // no hash frame to grow the stack for
+			err = hash(ctx, n)
+		}
 	} else {
 		err = j.wait(ctx)
 	}
 	if err != nil {
 		return err
 	}
-	return j.wl.apply(j.fault)
+	return j.st.wl.apply(j.fault)
 }
 
-// hash chains SHA-256 over the buffer for the configured rounds, checking
-// ctx every 16 rounds (lock-free: the executor hands agents its own context).
-func (j *job) hash(ctx context.Context) error {
-	buf := j.buf[:]
-	for i := int64(0); i < j.wl.cfg.work; i++ {
+// hash chains SHA-256 rounds over a 1 KiB buffer, checking ctx every 16
+// rounds (lock-free: the executor hands agents its own context). The buffer
+// lives on the goroutine's stack for the agent's run only: what is hashed
+// does not change the work, so agents need not keep one each.
+func hash(ctx context.Context, rounds int64) error {
+	var buf [shaBufBytes]byte
+	for i := int64(0); i < rounds; i++ {
 		if i&15 == 15 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		sum := sha256.Sum256(buf)
-		copy(buf, sum[:])
+		sum := sha256.Sum256(buf[:])
+		copy(buf[:], sum[:])
 	}
 	return nil
 }
 
-// wait sleeps for the drawn time, or until ctx is done.
+// wait sleeps for the drawn time, or until ctx is done, on a timer borrowed
+// from the worker's idle ones (or a new one while fewer exist than agents
+// sleep at once) and handed back after.
 func (j *job) wait(ctx context.Context) error {
 	if j.sleep <= 0 {
 		return nil
 	}
-	j.timer.Reset(j.sleep)
+	var t *time.Timer
 	select {
-	case <-j.timer.C:
-		return nil
-	case <-ctx.Done():
-		j.timer.Stop()
-		return ctx.Err()
+	case t = <-j.st.timers:
+		t.Reset(j.sleep)
+	default:
+		t = time.NewTimer(j.sleep)
 	}
+	var err error
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		err = ctx.Err()
+	}
+	select {
+	case j.st.timers <- t:
+	default: // more sleeping at once than lanes (a lane replaced after a Goexit): let it go
+	}
+	return err
 }
 
 // Run runs the command outside an executor, then the fault.
