@@ -100,10 +100,13 @@ func Definition() bench.Definition {
 // running at once) a goroutine while the batch runs and, for io agents, an
 // idle timer. cpu agents hash a buffer on their lane's stack.
 const (
-	stateBytes     = 512 // the state itself, its generator, the timers' channel
-	agentBytes     = 144
-	timerBytes     = 320
-	goroutineBytes = 8 << 10
+	stateBytes = 512 // the state itself, its generator, the timers' channel
+	agentBytes = 144
+	timerBytes = 320
+	// goroutineBytes is a lane's goroutine: an io lane measures ~2.2 KiB of
+	// stack and ~0.5 KiB of heap; a cpu lane's stack grows to 4 KiB for the
+	// hash buffer.
+	goroutineBytes = 5 << 10
 )
 
 // memory estimates the agents' own memory: every engine worker keeps a
