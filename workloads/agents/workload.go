@@ -513,7 +513,7 @@ func (j *job) wait(ctx context.Context) error {
 	}
 	select {
 	case j.st.timers <- t:
-	default: // more sleeping at once than lanes (a lane replaced after a Goexit): let it go
+	default: // not reached (no more agents sleep at once than lanes); never block on it
 	}
 	return err
 }
