@@ -19,7 +19,7 @@ import (
 const SchemaVersion = 1
 
 // Result is the whole outcome of `perfkit run`: what ran, where, and what it
-// measured. It is the file format (DESIGN.md, "The result file").
+// measured. It is the file format (docs/design.md, "The result file").
 type Result struct {
 	SchemaVersion int       `json:"schema_version"`
 	ID            string    `json:"id"`
