@@ -739,3 +739,24 @@ func TestDiffViaNamesTheCallerGrowthCameThrough(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// WriteFile is the same atomic write as results and baselines: it removes
+// the leftovers of a killed writer in its directory.
+func TestWriteFileCleansStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	gone := filepath.Join(dir, ".cpu.pb.gz.tmp-2147483646-9")
+	if err := os.WriteFile(gone, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}}}
+	path := filepath.Join(dir, "cpu.pb.gz")
+	if err := WriteFile(path, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(gone); err == nil {
+		t.Error("a dead writer's temporary file survived the write")
+	}
+	if _, err := ReadFile(path); err != nil {
+		t.Errorf("reading back: %v", err)
+	}
+}
