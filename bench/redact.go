@@ -10,7 +10,7 @@ import (
 // Param.Redact hides the secrets of a value it knows the shape of (a URL, a
 // header); RedactURL and RedactText are what those fall back to, and what
 // labels, warnings and error messages that quote user input go through.
-// What counts as a secret (README.md, "Secrets"):
+// What counts as a secret (docs/design.md, "Secrets"):
 //   - the password of a URL's userinfo (user:xxxxx@, as url.URL.Redacted);
 //   - the value of a query (or fragment) parameter whose name SecretName
 //     accepts (token, key, password, secret, signature, auth, session…);

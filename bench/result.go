@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 const SchemaVersion = 1
 
 // Result is the whole outcome of `perfkit run`: what ran, where, and what it
-// measured. It is the file format (DESIGN.md, "The result file").
+// measured. It is the file format (docs/design.md, "The result file").
 type Result struct {
 	SchemaVersion int       `json:"schema_version"`
 	ID            string    `json:"id"`
@@ -252,44 +251,6 @@ func (r *Result) WriteFile(path string) error {
 		return err
 	}
 	return WriteFileAtomic(path, buf.Bytes())
-}
-
-// WriteFileAtomic writes data to path through a temporary file and a rename,
-// so readers see the old file or the new one, never a mix. Leftovers of
-// killed writers in the directory are removed first (CleanStaleTemps).
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	_, _ = CleanStaleTemps(dir, time.Now()) // best effort: the write matters
-	f, err := os.CreateTemp(dir, tempPattern(path))
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // ReadResult reads and validates a result file. Errors name the file.

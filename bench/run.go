@@ -30,7 +30,7 @@ func (e *SetupError) Unwrap() error { return e.Err }
 // start before it counts as late.
 const LateThreshold = time.Millisecond
 
-// Validity bounds (DESIGN.md, "Validity").
+// Validity bounds (docs/design.md, "Validity").
 const (
 	// MinAchievedRatio is the share of the target rate an open-model run must
 	// achieve.
@@ -1079,14 +1079,14 @@ func (r *runner) dropped(started int64) int64 {
 	return max(due-started, 0)
 }
 
-// validate marks a run whose numbers cannot be trusted (DESIGN.md, "Validity").
+// validate marks a run whose numbers cannot be trusted (docs/design.md, "Validity").
 func (c *collector) validate(run *RunResult) {
 	r := c.r
 	Validate(run, r.set, runtime.GOMAXPROCS(0), runtime.NumCPU(), r.setup.Embedded)
 }
 
 // Validate marks run invalid, with reasons, when its numbers cannot be
-// trusted (docs: README, "Validity"): no ops, the achieved rate under
+// trusted (docs/design.md, "Validity"): no ops, the achieved rate under
 // MinAchievedRatio of the target, more ops than set.MaxLate started late
 // while a worker was free, errors over set.MaxErrorRate, or perfkit's CPU
 // over MaxCPUSaturation of procs (not checked for an embedded target,

@@ -9,7 +9,7 @@ import (
 // Model is a load model.
 type Model string
 
-// Load models (DESIGN.md, "The load models").
+// Load models (docs/design.md, "Load models").
 const (
 	// ModelClosed runs Concurrency workers op after op: latency is service time.
 	ModelClosed Model = "closed"
@@ -24,7 +24,7 @@ const (
 	ArrivalPoisson  = "poisson"
 )
 
-// Defaults of the run settings (DESIGN.md, "Run flags").
+// Defaults of the run settings (docs/design.md, "Run flags").
 const (
 	DefaultConcurrency  = 8
 	DefaultDuration     = 10 * time.Second

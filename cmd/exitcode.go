@@ -6,7 +6,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 )
 
-// Exit codes: the one mapping from outcomes to process status (DESIGN.md,
+// Exit codes: the one mapping from outcomes to process status (docs/design.md,
 // "Exit codes"). CI scripts depend on these numbers.
 const (
 	// ExitOK: done; the gate passed.

@@ -17,7 +17,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // sandbox moves the test into an empty directory with no config file to
 // find and no PERFKIT_* variables, so results land in a temp .perfkit.
@@ -97,11 +97,11 @@ func writeFile(t *testing.T, name, content string) string {
 	return name
 }
 
-// golden compares got with ../testdata/name, or rewrites it with -update.
+// golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	// Tests chdir into a sandbox: resolve against the package directory.
-	path := filepath.Join(pkgDir, "..", "testdata", name)
+	path := filepath.Join(pkgDir, "testdata", name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 )
 
-// Secrets never reach the screen or a file (README.md, "Secrets"). The
+// Secrets never reach the screen or a file (docs/design.md, "Secrets"). The
 // rule has two layers:
 //   - where user input becomes a label, a step name or a message, each value
 //     goes through its param's declared Redact (a URL, a header), else

@@ -9,8 +9,8 @@
 // when both profiles carry the op count perfkit writes into their comments.
 //
 // The package imports only the standard library and github.com/google/pprof
-// (DESIGN.md). Its renderers (WriteTop, WriteDiff) live here, as plain
-// aligned text, markdown and JSON, rather than in package report: report
-// renders bench results and may import only bench and stats, and a profile
-// table needs nothing of either.
+// (docs/design.md, "Import direction"). Its renderers (WriteTop, WriteDiff)
+// live here, as plain aligned text, markdown and JSON, rather than in package
+// report: report renders bench results and may import only bench and stats,
+// and a profile table needs nothing of either.
 package profiles

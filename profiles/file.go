@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/perfkit/perfkit/internal/atomicfile"
 )
 
 // MaxProfileBytes bounds what Read accepts: a profile is rarely over a few
@@ -90,36 +91,14 @@ func ReadFile(path string) (*profile.Profile, error) {
 }
 
 // WriteFile writes p gzipped, as `go tool pprof` reads it, atomically: a
-// temporary file in the same directory, fsynced, then renamed over path.
-func WriteFile(path string, p *profile.Profile) (err error) {
+// temporary file in the same directory, fsynced, then renamed over path
+// (internal/atomicfile, shared with results and baselines).
+func WriteFile(path string, p *profile.Profile) error {
 	var buf bytes.Buffer
 	if err := p.Write(&buf); err != nil {
 		return fmt.Errorf("encoding profile: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(buf.Bytes()); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // Comment returns the value of a "key=value" comment of p.

@@ -625,8 +625,8 @@ func TestFormatValue(t *testing.T) {
 		{0.25, "nanoseconds", "0.25ns"},
 		{-2500, "nanoseconds", "-2.50µs"},
 		{48, "bytes", "48B"},
-		{1536, "bytes", "1.50kB"},
-		{64 << 20, "bytes", "64.0MB"},
+		{1536, "bytes", "1.50KiB"},
+		{64 << 20, "bytes", "64.0MiB"},
 		{12, "count", "12"},
 		{0.0123, "count", "0.0123"},
 		{12_345_678, "count", "12.3M"},
@@ -737,5 +737,26 @@ func TestDiffViaNamesTheCallerGrowthCameThrough(t *testing.T) {
 	WriteDiff(&b, d, FormatTable)
 	if !strings.Contains(b.String(), "sha.block  (via main.etag)\n") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+// WriteFile is the same atomic write as results and baselines: it removes
+// the leftovers of a killed writer in its directory.
+func TestWriteFileCleansStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	gone := filepath.Join(dir, ".cpu.pb.gz.tmp-2147483646-9")
+	if err := os.WriteFile(gone, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}}}
+	path := filepath.Join(dir, "cpu.pb.gz")
+	if err := WriteFile(path, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(gone); err == nil {
+		t.Error("a dead writer's temporary file survived the write")
+	}
+	if _, err := ReadFile(path); err != nil {
+		t.Errorf("reading back: %v", err)
 	}
 }

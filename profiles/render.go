@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/perfkit/perfkit/internal/units"
 )
 
 // Format is an output format of top and diff tables.
@@ -253,7 +255,7 @@ func (d DiffRow) MarshalJSON() ([]byte, error) {
 }
 
 // FormatValue formats a profile value in its unit for people, with three
-// significant digits: 1.25s, 812µs, 1.50MB, 48B, 1234 (counts stay whole up
+// significant digits: 1.25s, 812µs, 1.50MiB, 48B, 1234 (counts stay whole up
 // to ten million).
 func FormatValue(v float64, unit string) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -275,7 +277,7 @@ func FormatValue(v float64, unit string) string {
 	case "seconds":
 		return scaled(v*1e9, 1000, []string{"ns", "µs", "ms", "s"})
 	case "bytes":
-		return scaled(v, 1024, []string{"B", "kB", "MB", "GB", "TB", "PB"})
+		return units.BytesFloat(v) // binary units, as in reports and alerts
 	}
 	if v == math.Trunc(v) && v < 1e7 {
 		return strconv.FormatFloat(v, 'f', 0, 64)

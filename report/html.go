@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/bench/stats"
 )
 
 // HTML is a self-contained page with charts: `perfkit report --format html`.
@@ -284,9 +283,9 @@ func runSpread(runs []bench.RunResult) []htmlKV {
 		}
 	}
 	out := []htmlKV{{"throughput", fmt.Sprintf("min %s/s · median %s/s · max %s/s · CV %s%%",
-		Rate(slices.Min(tput)), Rate(median(tput)), Rate(slices.Max(tput)), Rate(100*coefVar(tput)))}}
+		Rate(slices.Min(tput)), Rate(stats.Median(tput)), Rate(slices.Max(tput)), Rate(100*coefVar(tput)))}}
 	if len(p99) > 0 {
-		out = append(out, htmlKV{"p99", fmt.Sprintf("min %s · median %s · max %s", Duration(slices.Min(p99)), Duration(medianInt(p99)), Duration(slices.Max(p99)))})
+		out = append(out, htmlKV{"p99", fmt.Sprintf("min %s · median %s · max %s", Duration(slices.Min(p99)), Duration(stats.MedianInt(p99)), Duration(slices.Max(p99)))})
 	}
 	return out
 }
@@ -400,21 +399,7 @@ func distributionChart(s *bench.ScenarioResult) lineChart {
 	labels := labelsOf(s)
 	maxX := 1.0
 	add := func(name string, hists []bench.LatencySummary, color string) {
-		var merged *hdrhistogram.Histogram
-		for _, l := range hists {
-			if l.Count == 0 {
-				continue
-			}
-			h, err := l.Histogram()
-			if err != nil {
-				continue
-			}
-			if merged == nil {
-				merged = h
-			} else {
-				merged.Merge(h)
-			}
-		}
+		merged, _ := bench.MergeHistograms(hists) // a run that does not decode is left out
 		if merged == nil || merged.TotalCount() == 0 {
 			return
 		}

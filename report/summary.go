@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/bench/stats"
 )
 
 // columns are the table's headers, shared by the table and markdown renderers.
@@ -103,7 +104,7 @@ func scenarioRows(s *bench.ScenarioResult) []row {
 	labels := labelsOf(s)
 	main := []string{s.Name, modelOf(s), strconv.Itoa(len(s.Runs)), count(ops), "-", "-"}
 	if len(s.Runs) > 0 {
-		main[4] = Rate(median(tputs))
+		main[4] = Rate(stats.Median(tputs))
 		main[5] = percent(errs, ops)
 	}
 	main = append(main, latencyCells(s.Runs, bench.OverallKey)...)
@@ -162,8 +163,8 @@ func latencyCells(runs []bench.RunResult, label string) []string {
 		return []string{"-", "-", "-", "-", "-"}
 	}
 	return []string{
-		Duration(medianInt(p50)), Duration(medianInt(p90)), Duration(medianInt(p99)),
-		Duration(medianInt(p999)), Duration(maxNs),
+		Duration(stats.MedianInt(p50)), Duration(stats.MedianInt(p90)), Duration(stats.MedianInt(p99)),
+		Duration(stats.MedianInt(p999)), Duration(maxNs),
 	}
 }
 
@@ -287,7 +288,7 @@ func scheduleLine(s *bench.ScenarioResult) string {
 	if len(target) == 0 {
 		return ""
 	}
-	t, a := median(target), median(achieved)
+	t, a := stats.Median(target), stats.Median(achieved)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s schedule: target %s/s, achieved %s/s", s.Name, Rate(t), Rate(a))
 	if t > 0 {
@@ -298,7 +299,7 @@ func scheduleLine(s *bench.ScenarioResult) string {
 		fmt.Fprintf(&b, " (generator late %s)", grouped(genLate))
 	}
 	if lagMax > 0 {
-		fmt.Fprintf(&b, ", lag p99 %s max %s", Duration(int64(median(lagP99))), Duration(lagMax))
+		fmt.Fprintf(&b, ", lag p99 %s max %s", Duration(int64(stats.Median(lagP99))), Duration(lagMax))
 	}
 	if len(target) > 1 {
 		fmt.Fprintf(&b, " (%d runs: median rates, total counts)", len(target))
@@ -343,7 +344,7 @@ func derivedLine(s *bench.ScenarioResult) string {
 	}
 	parts := make([]string, 0, len(vals))
 	for _, k := range slices.Sorted(maps.Keys(vals)) {
-		v := median(vals[k])
+		v := stats.Median(vals[k])
 		var f string
 		if strings.HasSuffix(k, "_ratio") || strings.HasSuffix(k, "_efficiency") || k == "efficiency" || k == "utilisation" {
 			f = strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
@@ -386,7 +387,7 @@ func ownLine(s *bench.ScenarioResult) string {
 		whose = "target external: the load generator's, not the service's"
 	}
 	return fmt.Sprintf("%s: perfkit cpu/op %s, perfkit alloc/op %s (perfkit's own process; %s)",
-		s.Name, Value(median(cpus), "ns"), Value(median(allocs), "B"), whose)
+		s.Name, Value(stats.Median(cpus), "ns"), Value(stats.Median(allocs), "B"), whose)
 }
 
 func modelOf(s *bench.ScenarioResult) string {
@@ -431,31 +432,4 @@ func percent(part, whole int64) string {
 		return "0%"
 	}
 	return Rate(float64(part)/float64(whole)*100) + "%"
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	switch {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func medianInt(v []int64) int64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	switch {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return s[n/2]
-	}
-	a, b := s[n/2-1], s[n/2]
-	return a + (b-a)/2
 }

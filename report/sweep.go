@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/bench/stats"
 )
 
 // KneeThreshold is the noise band of the knee: throughput "still rises" when
@@ -112,7 +113,7 @@ func figuresOf(s *bench.ScenarioResult) (stepFigures, bool) {
 			p99s = append(p99s, l.P99Ns)
 		}
 	}
-	f := stepFigures{step: *s.Sweep, throughput: median(tputs), p99: medianInt(p99s)}
+	f := stepFigures{step: *s.Sweep, throughput: stats.Median(tputs), p99: stats.MedianInt(p99s)}
 	if len(p99s) == 0 || f.throughput <= 0 || f.p99 <= 0 {
 		return stepFigures{}, false
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/internal/units"
 )
 
 // FormatValue writes a value of an event or threshold for people, in its
@@ -21,7 +22,7 @@ func FormatValue(v float64, unit string) string {
 	case bench.UnitRatio:
 		return sig3(100*v) + "%"
 	case bench.UnitBytes:
-		return bytesText(v)
+		return units.TrimZeros(units.BytesFloat(v))
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
@@ -57,16 +58,6 @@ func sig3(v float64) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
-}
-
-func bytesText(v float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return sig3(v) + units[i]
 }
 
 // Describe is a one-line account of an alert event of a scenario, for

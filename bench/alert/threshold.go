@@ -60,22 +60,7 @@ func scenarioFigures(sr *bench.ScenarioResult, procs int) *figures {
 		if h, ok := merged[key]; ok {
 			return h
 		}
-		var h *hdrhistogram.Histogram
-		for _, run := range sr.Runs {
-			l, ok := run.Latency[key]
-			if !ok || l.Count == 0 {
-				continue
-			}
-			rh, err := l.Histogram()
-			if err != nil {
-				continue
-			}
-			if h == nil {
-				h = rh
-			} else {
-				h.Merge(rh)
-			}
-		}
+		h, _ := bench.MergeHistograms(bench.RunLatencies(sr.Runs, key)) // a run that does not decode is left out
 		merged[key] = h
 		return h
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/alert"
+	"github.com/perfkit/perfkit/bench/stats"
 )
 
 // Defaults of Options.
@@ -367,7 +368,7 @@ func classify(sr bench.ScenarioResult, rate float64, opts Options) Step {
 			st.PressurePct = max(st.PressurePct, c.CPUPressureSomePct)
 		}
 	}
-	st.P50Ns, st.P99Ns, st.Achieved = medianInt(p50), medianInt(p99), median(achieved)
+	st.P50Ns, st.P99Ns, st.Achieved = stats.MedianInt(p50), stats.MedianInt(p99), stats.Median(achieved)
 	if secs > 0 {
 		st.CPU = cpu / secs / float64(opts.Procs)
 	}
@@ -464,26 +465,4 @@ func roundRate(r float64) float64 {
 	}
 	scale := math.Pow(10, 3-math.Floor(math.Log10(r)))
 	return math.Round(r*scale) / scale
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(xs))
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
-}
-
-func medianInt(xs []int64) int64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(xs))
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }

@@ -48,8 +48,8 @@ type Metric struct {
 type Run struct {
 	// Where names the run in messages: "run 3", "bench.txt:12".
 	Where string
-	// Valid is false when the run's numbers cannot be trusted (DESIGN.md,
-	// validity); Reasons say why.
+	// Valid is false when the run's numbers cannot be trusted (docs/design.md,
+	// "Validity"); Reasons say why.
 	Valid bool
 	// Invalid says the run itself was marked invalid (over the error bound,
 	// schedule lag...); a run that is only partial, cut short by a stop, is

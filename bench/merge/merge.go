@@ -21,8 +21,6 @@ import (
 	"strings"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/perfkit/perfkit/bench"
 )
 
@@ -462,23 +460,14 @@ func mergeLatency(out *bench.RunResult, scenario string, parts []part) error {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		var h *hdrhistogram.Histogram
-		for _, p := range parts {
-			l, ok := p.run.Latency[k]
-			if !ok || (l.Count == 0 && l.Hdr == "") {
-				continue
-			}
-			ph, err := l.Histogram()
-			if err != nil {
-				return fmt.Errorf("%s: scenario %s run %d: latency %s: cannot merge exactly: %w", p.shard.in.Name, scenario, p.run.Index, k, err)
-			}
-			if h == nil {
-				h = ph
-				continue
-			}
-			if dropped := h.Merge(ph); dropped > 0 {
-				return fmt.Errorf("%s: scenario %s run %d: latency %s: %d values out of the histogram's range", p.shard.in.Name, scenario, p.run.Index, k, dropped)
-			}
+		ls := make([]bench.LatencySummary, len(parts))
+		for i, p := range parts {
+			ls[i] = p.run.Latency[k]
+		}
+		h, err := bench.MergeHistograms(ls)
+		if he := (*bench.HistogramError)(nil); errors.As(err, &he) {
+			p := parts[he.Index]
+			return fmt.Errorf("%s: scenario %s run %d: latency %s: %w", p.shard.in.Name, scenario, p.run.Index, k, he)
 		}
 		if h == nil {
 			h = bench.NewHistogram()

@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strings"
 
-	mstats "github.com/montanaflynn/stats"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -516,7 +515,7 @@ func change(old, new []float64, oldMedian float64, kind ThresholdKind, gamma flo
 		iv.Lo, iv.Hi = math.Inf(-1), math.Inf(1)
 		return iv
 	}
-	newMedian := median(new)
+	newMedian := Median(new)
 	if kind == Absolute {
 		iv.Estimate = newMedian - oldMedian
 		iv.Lo, iv.Hi = shiftInterval(old, new, gamma, cache)
@@ -556,16 +555,6 @@ func logs(xs []float64) []float64 {
 		out[i] = math.Log(x)
 	}
 	return out
-}
-
-// median of a non-empty sample (montanaflynn/stats: the textbook definition,
-// the mean of the middle two for an even count).
-func median(xs []float64) float64 {
-	m, err := mstats.Median(xs)
-	if err != nil {
-		return math.NaN() // empty: callers never pass one
-	}
-	return m
 }
 
 // driftP is the trend p-value below which a side's runs are said to drift.

@@ -157,7 +157,7 @@ func TestIntervalCoverage(t *testing.T) {
 		for range trials {
 			old := lognormal(rng, n, 100, 0.05)
 			new := lognormal(rng, n, 110, 0.05)
-			iv := change(sorted(old), sorted(new), median(sorted(old)), Relative, 0.05, cache)
+			iv := change(sorted(old), sorted(new), Median(sorted(old)), Relative, 0.05, cache)
 			if iv.Lo <= 0.10 && 0.10 <= iv.Hi {
 				covered++
 			}

@@ -181,25 +181,9 @@ func newConfig(v bench.Values) (config, error) {
 	return cfg, nil
 }
 
-func checkInt(name string, lo, hi int64) func(any) error {
-	return func(v any) error {
-		n, _ := v.(int64)
-		if n < lo || n > hi {
-			return fmt.Errorf("%s %v: want %d..%d", name, v, lo, hi)
-		}
-		return nil
-	}
-}
+func checkInt(name string, lo, hi int64) func(any) error { return bench.CheckIntRange(name, lo, hi) }
 
-func checkRate(name string) func(any) error {
-	return func(v any) error {
-		f, _ := v.(float64)
-		if !(f >= 0 && f <= 1) {
-			return fmt.Errorf("%s %v: want 0..1 (or 0%%..100%%)", name, v)
-		}
-		return nil
-	}
-}
+func checkRate(name string) func(any) error { return bench.CheckRatio(name) }
 
 func checkKind(v any) error {
 	switch s, _ := v.(string); s {

@@ -15,6 +15,9 @@ const flightShards = 64
 // drop a call that an invalidation made stale).
 type flight struct {
 	shards [flightShards]flightShard
+	// joined, when set, is called with the key each time a caller joins a
+	// load in flight: tests order their steps on it rather than sleeping.
+	joined func(key string)
 }
 
 type flightShard struct {
@@ -49,12 +52,16 @@ func newFlight() *flight {
 func (f *flight) join(h uint64, key string) (c *call, leader bool) {
 	s := &f.shards[h%flightShards]
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if c := s.calls[key]; c != nil {
+		s.mu.Unlock()
+		if f.joined != nil {
+			f.joined(key)
+		}
 		return c, false
 	}
 	c = &call{done: make(chan struct{})}
 	s.calls[key] = c
+	s.mu.Unlock()
 	return c, true
 }
 

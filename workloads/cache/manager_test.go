@@ -36,16 +36,19 @@ func prefixOf(t *testing.T) string {
 	return fmt.Sprintf("perfkit-test:%s:%d:", t.Name(), time.Now().UnixNano())
 }
 
-// origin is a Loader that counts its calls and, when gate is set, waits for
-// it before answering.
+// origin is a Loader that counts its calls, reports each on entered when
+// set, and, when gate is set, waits for it before answering.
 type origin struct {
-	calls atomic.Int64
-	gate  chan struct{}
-	delay time.Duration
+	calls   atomic.Int64
+	entered chan struct{}
+	gate    chan struct{}
 }
 
 func (o *origin) load(ctx context.Context, key string) ([]byte, error) {
 	o.calls.Add(1)
+	if o.entered != nil {
+		o.entered <- struct{}{}
+	}
 	if o.gate != nil {
 		select {
 		case <-o.gate:
@@ -53,10 +56,28 @@ func (o *origin) load(ctx context.Context, key string) ([]byte, error) {
 			return nil, ctx.Err()
 		}
 	}
-	if o.delay > 0 {
-		time.Sleep(o.delay)
-	}
 	return []byte("v:" + key), nil
+}
+
+// joinSignal makes m report on the returned channel each caller that joins
+// a load in flight (buffered for n), so a test knows a follower joined
+// without sleeping. Call it before any Get.
+func joinSignal(m *Manager, n int) <-chan struct{} {
+	joined := make(chan struct{}, n)
+	m.flight.joined = func(string) { joined <- struct{}{} }
+	return joined
+}
+
+// await receives from ch, failing the test if nothing comes within a bound
+// far beyond any scheduling delay: a broken coalescer fails rather than
+// hangs.
+func await(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+		t.Fatalf("waiting for %s: nothing after a minute", what)
+	}
 }
 
 func newManager(t *testing.T, c *redis.Client, cfg Config) *Manager {
@@ -123,8 +144,9 @@ func TestCoalescing(t *testing.T) {
 	for _, coalesce := range []bool{true, false} {
 		t.Run(fmt.Sprintf("coalesce=%v", coalesce), func(t *testing.T) {
 			m := newManager(t, c, Config{NoCoalesce: !coalesce})
-			o := origin{delay: 50 * time.Millisecond}
 			const n = 50
+			joined := joinSignal(m, n)
+			o := origin{entered: make(chan struct{}, n), gate: make(chan struct{})}
 			var (
 				wg      sync.WaitGroup
 				start   = make(chan struct{})
@@ -138,6 +160,17 @@ func TestCoalescing(t *testing.T) {
 				})
 			}
 			close(start)
+			// The load answers once every caller is in: with coalescing
+			// one load and n-1 callers joined to it, without n loads.
+			await(t, o.entered, "the first load")
+			what := "a caller joining the load"
+			if !coalesce {
+				joined, what = o.entered, "a caller loading for itself"
+			}
+			for range n - 1 {
+				await(t, joined, what)
+			}
+			close(o.gate)
 			wg.Wait()
 			shared := 0
 			for i := range n {
@@ -152,8 +185,8 @@ func TestCoalescing(t *testing.T) {
 			if coalesce && (calls != 1 || shared != n-1) {
 				t.Errorf("%d concurrent misses: %d origin calls (want 1), %d shared (want %d)", n, calls, shared, n-1)
 			}
-			if !coalesce && calls < 2 {
-				t.Errorf("coalescing off: %d origin calls for %d concurrent misses, want a stampede (> 1)", calls, n)
+			if !coalesce && calls != n {
+				t.Errorf("coalescing off: %d origin calls for %d concurrent misses, want a stampede (%d)", calls, n, n)
 			}
 			t.Logf("%d concurrent misses: %d origin calls", n, calls)
 		})
@@ -238,15 +271,13 @@ func TestSetWritesThroughAndInvalidatesDependents(t *testing.T) {
 func TestInvalidateDuringLoad(t *testing.T) {
 	_, c := startRedis(t)
 	m := newManager(t, c, Config{})
-	o := origin{gate: make(chan struct{})}
+	o := origin{entered: make(chan struct{}, 1), gate: make(chan struct{})}
 	done := make(chan Result)
 	go func() {
 		r, _ := m.Get(context.Background(), "k", o.load)
 		done <- r
 	}()
-	for o.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	await(t, o.entered, "the load")
 	if _, err := m.Invalidate(t.Context(), "k"); err != nil {
 		t.Fatal(err)
 	}
@@ -264,16 +295,15 @@ func TestInvalidateDuringLoad(t *testing.T) {
 
 func TestLeaderCanceledFollowerLoads(t *testing.T) {
 	m := newManager(t, nil, Config{})
-	o := origin{gate: make(chan struct{})}
+	joined := joinSignal(m, 1)
+	o := origin{entered: make(chan struct{}, 2), gate: make(chan struct{})} // the leader's load, then the follower's
 	lctx, cancel := context.WithCancel(context.Background())
 	lerr := make(chan error)
 	go func() {
 		_, err := m.Get(lctx, "k", o.load)
 		lerr <- err
 	}()
-	for o.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	await(t, o.entered, "the leader's load")
 	ferr := make(chan error)
 	var fres Result
 	go func() {
@@ -281,7 +311,7 @@ func TestLeaderCanceledFollowerLoads(t *testing.T) {
 		fres, err = m.Get(context.Background(), "k", o.load)
 		ferr <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let the follower join
+	await(t, joined, "the follower joining the load")
 	cancel()
 	if err := <-lerr; !errors.Is(err, context.Canceled) {
 		t.Errorf("leader: %v, want canceled", err)
@@ -292,30 +322,15 @@ func TestLeaderCanceledFollowerLoads(t *testing.T) {
 	}
 }
 
-// withFollowerJoined runs attempt, giving the follower wait to join the
-// leader's load, with a 10x longer wait each time until it reports that
-// the follower joined: how soon a new goroutine runs is up to the machine,
-// and a follower that came too late (it ran its own loader) shows nothing.
-func withFollowerJoined(t *testing.T, attempt func(wait time.Duration) (joined bool)) {
-	t.Helper()
-	for wait := 10 * time.Millisecond; wait <= 10*time.Second; wait *= 10 {
-		if attempt(wait) {
-			return
-		}
-	}
-	t.Fatal("the follower never joined the load in flight, even given 10s")
-}
-
+// A follower that joined a load gets its panic as an error; the leader
+// panics again.
 func TestLoaderPanic(t *testing.T) {
-	withFollowerJoined(t, func(wait time.Duration) bool { return loaderPanic(t, wait) })
-}
-
-func loaderPanic(t *testing.T, wait time.Duration) (joined bool) {
 	m := newManager(t, nil, Config{})
+	joined := joinSignal(m, 1)
 	gate := make(chan struct{})
-	var started atomic.Bool
+	started := make(chan struct{})
 	load := func(ctx context.Context, key string) ([]byte, error) {
-		started.Store(true)
+		close(started)
 		<-gate
 		panic("boom")
 	}
@@ -324,23 +339,21 @@ func loaderPanic(t *testing.T, wait time.Duration) (joined bool) {
 		defer func() { leader <- recover() }()
 		m.Get(context.Background(), "k", load)
 	}()
-	for !started.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	await(t, started, "the leader's load")
 	ferr := make(chan error)
 	var o origin // the follower's own loader runs only if it failed to join
 	go func() {
 		_, err := m.Get(context.Background(), "k", o.load)
 		ferr <- err
 	}()
-	time.Sleep(wait) // let the follower join
+	await(t, joined, "the follower joining the load")
 	close(gate)
 	if p := <-leader; p != "boom" {
 		t.Errorf("leader recovered %v, want the loader's panic", p)
 	}
 	err := <-ferr
-	if o.calls.Load() != 0 {
-		return false // it came after the load: try again
+	if n := o.calls.Load(); n != 0 {
+		t.Errorf("the follower ran its own loader %d times; want it to share the leader's", n)
 	}
 	if err == nil || !strings.Contains(err.Error(), "panicked: boom") {
 		t.Errorf("follower error %v, want the panic as an error", err)
@@ -348,7 +361,6 @@ func loaderPanic(t *testing.T, wait time.Duration) (joined bool) {
 	if r := mustGet(t, m, "k", o.load); string(r.Value) != "v:k" {
 		t.Error("the key stays unloadable after a panicking load")
 	}
-	return true
 }
 
 // TestClearOnlyPrefix: clearing removes the manager's keys and leaves every
@@ -504,15 +516,12 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestLoaderGoexit(t *testing.T) {
-	withFollowerJoined(t, func(wait time.Duration) bool { return loaderGoexit(t, wait) })
-}
-
-func loaderGoexit(t *testing.T, wait time.Duration) (joined bool) {
 	m := newManager(t, nil, Config{})
+	joined := joinSignal(m, 1)
 	gate := make(chan struct{})
-	var started atomic.Bool
+	started := make(chan struct{})
 	load := func(ctx context.Context, key string) ([]byte, error) {
-		started.Store(true)
+		close(started)
 		<-gate
 		runtime.Goexit()
 		return nil, nil
@@ -522,24 +531,21 @@ func loaderGoexit(t *testing.T, wait time.Duration) (joined bool) {
 		defer close(leaderDone)
 		m.Get(context.Background(), "k", load)
 	}()
-	for !started.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	await(t, started, "the leader's load")
 	ferr := make(chan error)
 	var o origin // the follower's own loader runs only if it failed to join
 	go func() {
 		_, err := m.Get(context.Background(), "k", o.load)
 		ferr <- err
 	}()
-	time.Sleep(wait) // let the follower join
+	await(t, joined, "the follower joining the load")
 	close(gate)
 	<-leaderDone
 	err := <-ferr
-	if o.calls.Load() != 0 {
-		return false // it came after the load: try again
+	if n := o.calls.Load(); n != 0 {
+		t.Errorf("the follower ran its own loader %d times; want it to share the leader's", n)
 	}
 	if !errors.Is(err, errGoexit) {
 		t.Errorf("follower error %v, want errGoexit", err)
 	}
-	return true
 }

@@ -60,18 +60,18 @@ func Definition() bench.Definition {
 		Name: Name,
 		Help: "two-level cache (in-process LRU, then Redis, then a slow origin) with coalescing and dependency invalidation",
 		Params: []bench.Param{
-			{Name: "redis", Kind: bench.String, Help: "L2 Redis URL (redis://[user:password@]host:port/db); empty: L1 only. Keys go under perfkit:RUNID: and are removed at the end", Redact: RedactURL, Check: checkString(checkRedisURL)},
-			{Name: "l1-size", Kind: bench.Int, Default: strconv.Itoa(DefaultL1Size), Help: "L1 capacity in entries; 0 turns L1 off (needs redis)", Check: checkInt(nonNegative("l1-size")), Max: maxL1Size, MaxWhy: "entries; the L1 table for them is allocated up front"},
-			{Name: "l1-bytes", Kind: bench.Int, Default: "0", Help: "L1 capacity in bytes (keys, values and ~96 B per entry); 0: bounded by entries only", Check: checkInt(nonNegative("l1-bytes")), Max: 1 << 40, MaxWhy: "1 TiB"},
-			{Name: "ttl", Kind: bench.Duration, Default: DefaultTTL.String(), Help: "time to live of an entry in both levels; 0: no expiry (then keys a killed run leaves in Redis stay until deleted)", Check: checkDuration(checkTTL)},
-			{Name: "keys", Kind: bench.Int, Default: strconv.Itoa(DefaultKeys), Help: "keyspace size", Check: checkInt(checkKeys)},
-			{Name: "dist", Kind: bench.String, Default: DefaultDist, Help: "key popularity: uniform, zipf or zipf:s=S (S > 1; higher is more skewed)", Check: checkString(func(s string) error { _, err := ParseKeyDist(s); return err })},
-			{Name: "read-ratio", Kind: bench.Float, Default: strconv.FormatFloat(DefaultReadRatio, 'g', -1, 64), Help: "share of ops that read (0..1 or 0%..100%); the rest are split evenly between writes and invalidations", Check: checkFloat(checkReadRatio)},
-			{Name: "value-bytes", Kind: bench.Int, Default: strconv.Itoa(DefaultValueBytes), Help: "size of each value", Check: checkInt(checkValueBytes)},
+			{Name: "redis", Kind: bench.String, Help: "L2 Redis URL (redis://[user:password@]host:port/db); empty: L1 only. Keys go under perfkit:RUNID: and are removed at the end", Redact: RedactURL, Check: bench.Check(checkRedisURL)},
+			{Name: "l1-size", Kind: bench.Int, Default: strconv.Itoa(DefaultL1Size), Help: "L1 capacity in entries; 0 turns L1 off (needs redis)", Check: bench.Check(nonNegative("l1-size")), Max: maxL1Size, MaxWhy: "entries; the L1 table for them is allocated up front"},
+			{Name: "l1-bytes", Kind: bench.Int, Default: "0", Help: "L1 capacity in bytes (keys, values and ~96 B per entry); 0: bounded by entries only", Check: bench.Check(nonNegative("l1-bytes")), Max: 1 << 40, MaxWhy: "1 TiB"},
+			{Name: "ttl", Kind: bench.Duration, Default: DefaultTTL.String(), Help: "time to live of an entry in both levels; 0: no expiry (then keys a killed run leaves in Redis stay until deleted)", Check: bench.Check(checkTTL)},
+			{Name: "keys", Kind: bench.Int, Default: strconv.Itoa(DefaultKeys), Help: "keyspace size", Check: bench.Check(checkKeys)},
+			{Name: "dist", Kind: bench.String, Default: DefaultDist, Help: "key popularity: uniform, zipf or zipf:s=S (S > 1; higher is more skewed)", Check: bench.Check(func(s string) error { _, err := ParseKeyDist(s); return err })},
+			{Name: "read-ratio", Kind: bench.Float, Default: strconv.FormatFloat(DefaultReadRatio, 'g', -1, 64), Help: "share of ops that read (0..1 or 0%..100%); the rest are split evenly between writes and invalidations", Check: bench.Check(checkReadRatio)},
+			{Name: "value-bytes", Kind: bench.Int, Default: strconv.Itoa(DefaultValueBytes), Help: "size of each value", Check: bench.Check(checkValueBytes)},
 			{Name: "origin-latency", Kind: bench.DistKind, Default: DefaultOriginLatency, Help: "latency of an origin load, a distribution (e.g. 2ms, uniform:1ms..5ms, lognormal:p50=1ms,p99=5ms)"},
-			{Name: "deps", Kind: bench.Int, Default: strconv.Itoa(DefaultDeps), Help: "keys derived (in a chain) from each source key; invalidating a source invalidates them all", Check: checkInt(nonNegative("deps")), Max: maxKeys - 1, MaxWhy: "less than the most keys"},
+			{Name: "deps", Kind: bench.Int, Default: strconv.Itoa(DefaultDeps), Help: "keys derived (in a chain) from each source key; invalidating a source invalidates them all", Check: bench.Check(nonNegative("deps")), Max: maxKeys - 1, MaxWhy: "less than the most keys"},
 			{Name: "coalesce", Kind: bench.Bool, Default: "true", Help: "concurrent misses of one key make one origin call; false shows the stampede"},
-			{Name: "l2-timeout", Kind: bench.Duration, Default: DefaultL2Timeout.String(), Help: "bound on each Redis dial, read and write; past it the read goes to the origin", Check: checkDuration(checkL2Timeout)},
+			{Name: "l2-timeout", Kind: bench.Duration, Default: DefaultL2Timeout.String(), Help: "bound on each Redis dial, read and write; past it the read goes to the origin", Check: bench.Check(checkL2Timeout)},
 		},
 		Memory: memory,
 		New: func(v bench.Values) (bench.Workload, error) {
@@ -245,22 +245,6 @@ func checkL2Timeout(d time.Duration) error {
 		return fmt.Errorf("l2-timeout %s: must be in (0, %s] (e.g. 200ms)", d, maxL2Timeout)
 	}
 	return nil
-}
-
-func checkString(f func(string) error) func(any) error {
-	return func(v any) error { return f(v.(string)) }
-}
-
-func checkInt(f func(int64) error) func(any) error {
-	return func(v any) error { return f(v.(int64)) }
-}
-
-func checkFloat(f func(float64) error) func(any) error {
-	return func(v any) error { return f(v.(float64)) }
-}
-
-func checkDuration(f func(time.Duration) error) func(any) error {
-	return func(v any) error { return f(v.(time.Duration)) }
 }
 
 // workload drives a Manager: each op is one read, one write, or one

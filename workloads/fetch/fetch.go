@@ -298,20 +298,10 @@ func readBodyFile(path string) ([]byte, error) {
 }
 
 func checkPayloadBytes(v any) error {
-	n, _ := v.(int64)
-	if n < minPayloadBytes || n > maxPayloadBytes {
-		return fmt.Errorf("payload-bytes %v: want %d..%d", v, minPayloadBytes, maxPayloadBytes)
-	}
-	return nil
+	return bench.CheckIntRange("payload-bytes", minPayloadBytes, maxPayloadBytes)(v)
 }
 
-func checkErrorRate(v any) error {
-	f, _ := v.(float64)
-	if !(f >= 0 && f <= 1) {
-		return fmt.Errorf("server-error-rate %v: want 0..1 (or 0%%..100%%)", v)
-	}
-	return nil
-}
+func checkErrorRate(v any) error { return bench.CheckRatio("server-error-rate")(v) }
 
 func checkURL(s string) error    { _, err := parseURL(s); return err }
 func checkMethod(s string) error { _, err := parseMethod(s); return err }
@@ -335,26 +325,8 @@ func checkTargetsPath(s string) error {
 	return nil
 }
 
-// checkEach adapts a check of one string to a Strings param.
-func checkEach(f func(string) error) func(any) error {
-	return func(v any) error {
-		l, _ := v.([]string)
-		for _, s := range l {
-			if err := f(s); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-// checkString adapts a check of one string to a String param.
-func checkString(f func(string) error) func(any) error {
-	return func(v any) error {
-		s, _ := v.(string)
-		return f(s)
-	}
-}
+func checkEach(f func(string) error) func(any) error   { return bench.CheckEach(f) }
+func checkString(f func(string) error) func(any) error { return bench.Check(f) }
 
 // Redaction. Results and errors must never carry a secret: the password of
 // a URL, secret-looking query values, and the values of credential headers.

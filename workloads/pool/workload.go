@@ -62,12 +62,12 @@ func Definition() bench.Definition {
 		Name: Name,
 		Help: "connection pool contention: -c borrowers share max-open real TCP connections (acquire, one round trip, hold, release); no target: an embedded echo server",
 		Params: []bench.Param{
-			{Name: "target", Kind: bench.String, Help: "where connections go: tcp://HOST:PORT (an echo service), redis://[:PASSWORD@]HOST[:PORT] (PING round trips); empty: the embedded echo server", Redact: redactTarget, Check: checkString(checkTarget)},
+			{Name: "target", Kind: bench.String, Help: "where connections go: tcp://HOST:PORT (an echo service), redis://[:PASSWORD@]HOST[:PORT] (PING round trips); empty: the embedded echo server", Redact: redactTarget, Check: bench.Check(checkTarget)},
 			{Name: "max-open", Kind: bench.Int, Default: strconv.Itoa(DefaultMaxOpen), Help: "most connections open at once, dials in progress included", Check: checkMaxOpen},
 			{Name: "min-idle", Kind: bench.Int, Default: strconv.Itoa(DefaultMinIdle), Help: "idle connections kept open and warm (capped at max-open)", Check: checkMinIdle},
 			{Name: "max-lifetime", Kind: bench.Duration, Default: "0s", Help: "retire a connection this long after it was opened (0: never)", Check: checkNonNegative},
 			{Name: "idle-timeout", Kind: bench.Duration, Default: "0s", Help: "close connections idle this long, down to min-idle (0: never)", Check: checkNonNegative},
-			{Name: "policy", Kind: bench.String, Default: DefaultPolicy, Help: "when every connection is in use: wait (FIFO queue, fair) or fail-fast (error exhausted)", Check: checkString(checkPolicy)},
+			{Name: "policy", Kind: bench.String, Default: DefaultPolicy, Help: "when every connection is in use: wait (FIFO queue, fair) or fail-fast (error exhausted)", Check: bench.Check(checkPolicy)},
 			{Name: "hold", Kind: bench.DistKind, Default: DefaultHold, Help: "how long a borrower keeps the connection after its round trip (e.g. 1ms, uniform:100us..2ms, lognormal:p50=1ms,p99=20ms)"},
 			{Name: "acquire-timeout", Kind: bench.Duration, Default: DefaultAcquireTimeout.String(), Help: "longest wait for a connection, counted as acquire_timeout (0: the op's --timeout alone)", Check: checkNonNegative},
 			{Name: "health-check", Kind: bench.Bool, Default: "false", Help: "check a connection on borrow (a non-blocking peek: no round trip) and replace it if the peer dropped it"},
@@ -171,13 +171,6 @@ func checkTarget(s string) error {
 	}
 	_, err := parseTarget(s)
 	return err
-}
-
-func checkString(f func(string) error) func(any) error {
-	return func(v any) error {
-		s, _ := v.(string)
-		return f(s)
-	}
 }
 
 // workload drives a Pool of TCP connections: each op borrows one, makes a

@@ -1,7 +1,7 @@
 //go:build !unix
 
-package bench
+package atomicfile
 
 // processAlive cannot tell here: every writer counts as alive, and only
-// StaleTempAge makes its temporary file stale.
+// StaleAge makes its temporary file stale.
 func processAlive(int) bool { return true }
