@@ -202,8 +202,12 @@ func importRule(pkg, imp string) string {
 	under := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
 	internal := under(imp, "internal")
 	switch {
-	case under(imp, "cmd") && pkg != ".":
-		return "nothing but main imports cmd"
+	case under(imp, "cmd") && pkg != "cli":
+		return "nothing but cli imports cmd: cli is the command line's one public entry"
+	case under(imp, "cli") && pkg != "." && !under(pkg, "examples"):
+		return "only main and examples import cli: no library depends on the command line"
+	case under(pkg, "examples") && imp != "cli" && imp != "bench":
+		return "an example uses only the public API a user's module has: cli and bench"
 	case (pkg == "bench" || pkg == "bench/stats") && !internal:
 		return pkg + " imports no other perfkit package"
 	case under(pkg, "profiles") && !internal:
@@ -223,7 +227,14 @@ func TestImportRule(t *testing.T) {
 		pkg, imp string
 		ok       bool
 	}{
-		{".", "cmd", true},
+		{".", "cmd", false},
+		{".", "cli", true},
+		{"cli", "cmd", true},
+		{"report", "cli", false},
+		{"examples/lrucache", "cli", true},
+		{"examples/embed", "bench", true},
+		{"examples/embed", "cmd", false},
+		{"examples/embed", "workloads/cache", false},
 		{"report", "cmd", false},
 		{"bench", "bench/stats", false},
 		{"bench", "internal/fileutil", true},

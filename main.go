@@ -1,12 +1,9 @@
 // Command perfkit benchmarks concurrent systems: it runs workload scenarios,
-// records latency and throughput, and keeps the results as JSON.
+// records latency and throughput, and keeps the results as JSON. Its
+// command line is the cli package's, which a program of your own can run
+// with its own workloads added.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/perfkit/perfkit/cli"
 
-	"github.com/perfkit/perfkit/cmd"
-)
-
-func main() { os.Exit(cmd.Execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { cli.Main() }

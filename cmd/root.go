@@ -86,10 +86,25 @@ func newFactory(stdout, stderr io.Writer) *Factory {
 // Execute runs the perfkit command line args (without the program name) and
 // returns the process exit code. Errors are printed as one line on stderr.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return ExecuteWith(ctx, args, stdout, stderr, nil)
+}
+
+// ExecuteWith is Execute with a program's own workloads added after the
+// built-in ones (the cli package's entry). A definition perfkit cannot
+// offer (a name a built-in has, no constructor...) is a usage error, exit 2,
+// whatever the command.
+func ExecuteWith(ctx context.Context, args []string, stdout, stderr io.Writer, extra []bench.Definition) int {
 	// go-redis logs dial failures through a process-wide logger; a Redis
 	// going away mid-run is counted (l2_errors), not sprayed on stderr.
 	redis.SetLogger(&logging.VoidLogger{})
-	return execute(ctx, args, newFactory(stdout, stderr))
+	f := newFactory(stdout, stderr)
+	ws, err := withWorkloads(f.Workloads, extra)
+	if err != nil {
+		fmt.Fprintf(stderr, "perfkit: %s\n", oneLine(err.Error()))
+		return ExitUsage
+	}
+	f.Workloads = ws
+	return execute(ctx, args, f)
 }
 
 func execute(ctx context.Context, args []string, f *Factory) (code int) {
