@@ -59,10 +59,19 @@ type Param struct {
 	Exec bool
 }
 
-// Definition is a workload type: its name, its parameters and its constructor.
+// Definition is a workload type: its name, its parameters and its
+// constructor. It is what a program gives cli.Main to add a workload to
+// perfkit's command line.
 type Definition struct {
-	Name   string
-	Help   string
+	// Name is how users select it: perfkit run NAME, workload: NAME in
+	// perfkit.yaml. Letters, digits, '-', '_' and '.'.
+	Name string
+	// Help is one line for perfkit workloads.
+	Help string
+	// Params are declared once here; each is a --NAME flag of perfkit run,
+	// a key under params: in perfkit.yaml and a PERFKIT_NAME variable, and
+	// is recorded in the result. A name a run flag has (timeout, rate...)
+	// is refused.
 	Params []Param
 	// New builds the workload from resolved parameter values. An error here is
 	// a configuration error (exit 2).
@@ -306,7 +315,9 @@ func quote(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-// Values are a workload's resolved parameters, read with typed getters.
+// Values are a workload's resolved parameters, read with typed getters:
+// what Definition.New receives, every declared param set (to its Default
+// when not given), parsed and checked.
 // A getter for a name that was not declared with that kind panics: that is a
 // bug in the workload, caught by its tests.
 type Values struct {

@@ -6,14 +6,30 @@ import (
 	"time"
 )
 
-// Workload is the system a scenario drives. The engine calls Setup once per
-// scenario, Op from many goroutines at once, and Teardown once at the end.
+// Workload is the system a scenario drives: the contract between perfkit's
+// engine and the code under test, stable for workloads outside this module
+// (cli.Main runs them; examples/lrucache is a complete one).
 //
-// Op is the per-op path: it must not take a lock shared with other workers or
-// allocate if it can avoid it. It returns the label the op's latency is
-// recorded under (one of the labels declared in Setup; the zero Label when the
-// workload declared none) and an error when the op failed. A failed op is data:
-// the engine counts it by kind (see ErrorKind) and goes on.
+// The engine calls Setup once per scenario, before the first of its
+// Settings.Count runs; Op from many goroutines at once (Concurrency workers
+// in the closed model, at most Concurrency ops in flight in the open one);
+// and Teardown once at the end, also when Setup failed, so Teardown must
+// cope with a half-done Setup. Setup declares what the ops record (labels,
+// phases, counters); an error from it means the scenario could not be
+// measured (exit 3).
+//
+// Op is the per-op path and is timed whole: its latency is recorded under
+// the Label it returns (one declared in Setup; the zero Label when the
+// workload declared none). It should not take a lock shared with other
+// workers (unless that lock is what is measured) nor allocate if it can avoid
+// it. ctx carries the per-op timeout and is cancelled when the run stops;
+// an op should return promptly once it is done. A non-nil error is a failed
+// op, which is data: the engine counts it by kind (see Errorf and
+// ErrorKind) and goes on; too many make the run invalid. A panic in Op is
+// counted as a failed op of kind "panic".
+//
+// A workload may also implement Deriver (figures derived from each run)
+// and Aborter (ops that ignore their context).
 type Workload interface {
 	Setup(ctx context.Context, s *Setup) error
 	Op(ctx context.Context, w *Worker) (Label, error)
@@ -42,8 +58,14 @@ type Counter uint16
 // DefaultLabel is the name of the single label of a workload that declares none.
 const DefaultLabel = "op"
 
-// Setup is what a workload learns about the run, and where it declares the
-// labels, phases and counters its ops record.
+// Setup is what a workload learns about the run, and where it declares,
+// once and by name, what its ops record: labels (Label) split the op
+// latency, e.g. "hit" and "miss", each with its own percentiles; phases
+// (Phase) are timings of parts of an op, e.g. "acquire_wait"; counters
+// (Counter) are sums, e.g. "bytes_in". The handles it returns are what Op
+// passes to the Worker, so the per-op path never looks a name up. Declare
+// everything in Workload.Setup: the names go into the result, and compare
+// matches them by name across results.
 type Setup struct {
 	// Concurrency is the closed model's worker count, or the open model's cap
 	// on ops in flight. Size connection pools to it.
@@ -53,8 +75,11 @@ type Setup struct {
 	// Timeout is the per-op timeout (0: none).
 	Timeout time.Duration
 	// Embedded, when set by the workload, says the system under test runs
-	// inside perfkit's own process (an embedded server), so perfkit's CPU use
-	// includes the target's and is not a sign of a saturated load generator.
+	// inside perfkit's own process (an embedded server, a cache or executor
+	// called in Op), so perfkit's CPU use includes the target's and is not a
+	// sign of a saturated load generator. Set it in any workload whose ops
+	// keep the CPUs busy with the code under test: unset, such a run is
+	// marked invalid ("perfkit's CPU was saturated").
 	Embedded bool
 	// External, when set by the workload, says the system under test runs
 	// outside perfkit's process (a remote service, child processes), so
@@ -102,7 +127,11 @@ func (s *Setup) labelNames() []string {
 }
 
 // Worker is one engine goroutine's handle, passed to every Op it runs. It is
-// owned by that goroutine alone, so recording through it takes no lock.
+// owned by that goroutine alone, so recording through it takes no lock:
+// call Count and Phase only from the Op it was passed to, never from
+// another goroutine or after Op returned. Each run has fresh Workers, so
+// State starts nil in every run; keep there what an op may reuse without
+// locking (an RNG, a buffer), created on the worker's first op.
 type Worker struct {
 	// ID is the worker's index, 0 ≤ ID < concurrency.
 	ID int
@@ -135,7 +164,9 @@ func (w *Worker) Count(c Counter, n int64) { w.iv.counters[c] += n }
 // Phase records a sub-phase duration.
 func (w *Worker) Phase(p Phase, d time.Duration) { w.sample(w.phase0+int(p), int64(d)) }
 
-// KindError is a failed op with the kind it is counted under.
+// KindError is a failed op with the kind it is counted under in the
+// result's errors_by_kind ("timeout", "refused", "http_503"...). Kind
+// should be a short fixed word: every distinct kind is a key of the result.
 type KindError struct {
 	Kind string
 	Err  error
@@ -150,8 +181,9 @@ func (e *KindError) Error() string {
 
 func (e *KindError) Unwrap() error { return e.Err }
 
-// Errorf returns an error counted under kind. Workloads that fail often should
-// keep preallocated *KindError values instead, to stay allocation-free.
+// Errorf returns an error counted under kind (despite its name it formats
+// nothing: err is kept as the cause). Workloads that fail often should keep
+// preallocated *KindError values instead, to stay allocation-free.
 func Errorf(kind string, err error) error { return &KindError{Kind: kind, Err: err} }
 
 // Well-known error kinds.
