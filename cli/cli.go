@@ -7,6 +7,9 @@
 //
 //	func main() { cli.Main(mycache.Definition()) }
 //
+// `run` given no names and no perfkit.yaml runs the program's own workloads;
+// the built-ins run when named.
+//
 // A workload is a bench.Definition: its name, its params (each becomes a
 // --flag of run, a key under params: in perfkit.yaml and a PERFKIT_*
 // variable) and a constructor of a bench.Workload. examples/lrucache is a

@@ -19,6 +19,7 @@ type counter struct {
 }
 
 func (c *counter) Setup(_ context.Context, s *bench.Setup) error {
+	s.Embedded = true // in-process: its CPU is not the load generator's
 	c.n = s.Counter("ticks")
 	return nil
 }
@@ -67,6 +68,28 @@ func TestRunOwnWorkload(t *testing.T) {
 	}
 	if got := sr.Runs[0].Counters["ticks"]; got != 3*sr.Runs[0].Ops || got == 0 {
 		t.Errorf("ticks %d, ops %d: want three ticks per op (--step 3)", got, sr.Runs[0].Ops)
+	}
+}
+
+// With no names and no config file, run runs the program's workloads, not
+// the built-ins' default suite.
+func TestRunDefaultSuiteIsTheProgramsOwn(t *testing.T) {
+	t.Chdir(t.TempDir()) // no perfkit.yaml
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	code, out, errs := run(t, []bench.Definition{tick()}, "run", "-n", "50", "--warmup", "0s", "--no-save", "--format", "json")
+	if code != cli.ExitOK {
+		t.Fatalf("run: exit %d, stderr %q", code, errs)
+	}
+	res, err := bench.DecodeResult([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range res.Scenarios {
+		got = append(got, s.Name)
+	}
+	if len(got) != 1 || got[0] != "tick" {
+		t.Errorf("scenarios run: %v, want [tick]", got)
 	}
 }
 

@@ -58,6 +58,10 @@ type Factory struct {
 	IO        *IOStreams
 	Viper     *viper.Viper
 	Workloads []bench.Definition
+	// Suite names the workloads `perfkit run` runs given no names and no
+	// config file; nil: every one of Workloads. A program with workloads of
+	// its own (ExecuteWith) runs those: the built-ins stay a name away.
+	Suite []string
 	// Notify subscribes c to SIGINT and SIGTERM; the returned func unsubscribes.
 	Notify func(c chan<- os.Signal) (stop func())
 	// Exit ends the process at once (a second signal during a run).
@@ -104,6 +108,9 @@ func ExecuteWith(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		return ExitUsage
 	}
 	f.Workloads = ws
+	if len(extra) > 0 {
+		f.Suite = registry(extra).names()
+	}
 	return execute(ctx, args, f)
 }
 

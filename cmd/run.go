@@ -325,7 +325,9 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 		}
 	default: // the default suite
 		for i := range reg {
-			sel = append(sel, selected{reg[i].Name, &reg[i], nil})
+			if f.Suite == nil || slices.Contains(f.Suite, reg[i].Name) {
+				sel = append(sel, selected{reg[i].Name, &reg[i], nil})
+			}
 		}
 	}
 

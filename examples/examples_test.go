@@ -104,7 +104,7 @@ func TestLRUCache(t *testing.T) {
 			}
 		}
 	}
-	code, out, errs = run(t, dir, bin, "compare", "a.json", "b.json")
+	code, out, errs = run(t, dir, bin, "compare", "--all", "a.json", "b.json")
 	gateOK(t, code, out, errs, "lru")
 
 	code, _, errs = run(t, dir, bin, "run", "lru", "--size", "0", "--no-save")
@@ -131,6 +131,6 @@ func TestEmbed(t *testing.T) {
 		}
 	}
 	perfkit := build(t, dir, "lrucache") // any perfkit binary reads the file
-	code, out, errs = run(t, dir, perfkit, "compare", "e.json", "e.json")
+	code, out, errs = run(t, dir, perfkit, "compare", "--all", "e.json", "e.json")
 	gateOK(t, code, out, errs, "rwmutex-map", "sync-map")
 }
