@@ -14,6 +14,12 @@
 // numbers cannot be trusted. The per-op path takes no shared lock and
 // allocates nothing, and memory does not grow with the number of ops.
 //
+// Workload, Setup, Worker, Definition, Param, Values and KindError are the
+// contract a workload is written to, stable API for code outside this
+// module: the package's examples show one, and examples/ in the repository
+// runs one through the whole command line (cli.Main) and one from a
+// program of its own (Run).
+//
 // bench imports no other perfkit package: everything else builds on it.
 // docs/design.md ("The per-op path", "Validity", "The result file") says how
 // the parts fit together.

@@ -27,10 +27,10 @@ import (
 
 // Exit codes of Run, the same as perfkit's (docs/design.md, "Exit codes").
 const (
-	ExitOK      = cmd.ExitOK      // done; the gate passed
-	ExitGate    = cmd.ExitGate    // the gate said no: a regression, a failed threshold, a critical alert
-	ExitUsage   = cmd.ExitUsage   // a usage, configuration or input error
-	ExitMeasure = cmd.ExitMeasure // the run could not measure
+	ExitOK      = 0 // done; the gate passed
+	ExitGate    = 1 // the gate said no: a regression, a failed threshold, a critical alert
+	ExitUsage   = 2 // a usage, configuration or input error
+	ExitMeasure = 3 // the run could not measure: setup failed, every op failed...
 )
 
 // Main runs the perfkit command line of os.Args with defs added to the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/cli"
+	"github.com/perfkit/perfkit/cmd"
 )
 
 // counter is the smallest workload: every op adds step to a counter.
@@ -90,6 +91,15 @@ func TestRunDefaultSuiteIsTheProgramsOwn(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "tick" {
 		t.Errorf("scenarios run: %v, want [tick]", got)
+	}
+}
+
+// cli's exit codes are the command line's.
+func TestExitCodes(t *testing.T) {
+	for _, c := range [][2]int{{cli.ExitOK, cmd.ExitOK}, {cli.ExitGate, cmd.ExitGate}, {cli.ExitUsage, cmd.ExitUsage}, {cli.ExitMeasure, cmd.ExitMeasure}} {
+		if c[0] != c[1] {
+			t.Errorf("cli exit code %d, cmd's %d", c[0], c[1])
+		}
 	}
 }
 
