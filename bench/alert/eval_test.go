@@ -69,7 +69,7 @@ func stepScenario(w *stepWorkload, duration time.Duration) bench.Scenario {
 	return bench.Scenario{Name: "step", Workload: "step", New: func() (bench.Workload, error) { return w, nil }, Settings: set}
 }
 
-// TestStepFiresAndResolves: latency steps up from 0.5s to 1.0s of a 1.5s
+// TestStepFiresAndResolves: latency steps up from 0.5s to 1.0s of a 2.5s
 // run; the median rule fires once during the slow phase and resolves once
 // after it. The fast ops do nothing and the rule is on the median: a loaded
 // machine stalls a few ops per window by tens of milliseconds, enough to
@@ -88,7 +88,10 @@ func TestStepFiresAndResolves(t *testing.T) {
 		seen = append(seen, e)
 		mu.Unlock()
 	}})
-	sr, err := bench.Run(context.Background(), stepScenario(w, 1500*time.Millisecond), ev, w)
+	// 1.5 s of fast ops after the step: on a loaded machine the slow
+	// phase's intervals may go out late, and the rule needs fast windows
+	// after them to clear (with 0.5 s it once fired only at the run's end).
+	sr, err := bench.Run(context.Background(), stepScenario(w, 2500*time.Millisecond), ev, w)
 	if err != nil {
 		t.Fatal(err)
 	}
