@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -115,12 +116,127 @@ func (c *h1Client) fill(req *fasthttp.Request, t *preparedTarget) {
 		}
 		req.Header.Add(h.name, h.value)
 	}
+	if len(req.Header.UserAgent()) == 0 {
+		req.Header.SetUserAgent(userAgent)
+	}
+	req.URI().DisablePathNormalizing = true // paths exactly as given
 	if len(t.body) > 0 {
 		req.SetBodyRaw(t.body) // shared, never written to
 	}
 	if !c.keepalive {
 		req.SetConnectionClose()
 	}
+}
+
+// maxAttempts is how many times an op may be sent: once more when a pooled
+// keep-alive connection turned out to be closed (see retryStale).
+const maxAttempts = 2
+
+// do sends req on hc and reads the answer into resp before deadline (zero:
+// none). It is fasthttp's HostClient.Do with one difference that makes a
+// connection cheap: a worker waiting for its response holds no read buffer.
+// fasthttp takes a pooled read buffer (readBufferSize) before it blocks on
+// the response, so every op in flight holds one; do waits for the socket to
+// become readable first (waitReadable), so only ops actually parsing a
+// response hold one — about one per CPU, whatever the concurrency.
+func (c *h1Client) do(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	for attempt := 1; ; attempt++ {
+		retry, err := roundTrip(hc, req, resp, deadline)
+		if err == nil {
+			return nil
+		}
+		if err == io.EOF {
+			err = fasthttp.ErrConnectionClosed // as HostClient.Do reports it
+		}
+		if !retry || attempt >= maxAttempts {
+			return err
+		}
+		if _, again := retryStale(req, attempt, err); !again {
+			return err
+		}
+	}
+}
+
+// roundTrip is one attempt of do, after fasthttp's default transport
+// (which does the same steps with the read buffer taken before the wait).
+// retry reports whether the attempt failed on its connection, so a retry
+// on another may succeed.
+func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (retry bool, err error) {
+	var timeout time.Duration
+	if !deadline.IsZero() {
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return false, fasthttp.ErrTimeout
+		}
+	}
+	resp.Reset()
+	resp.SkipBody = req.Header.IsHead()
+	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
+	if err != nil {
+		return false, err
+	}
+	conn := cc.Conn()
+	tc, plain := tracked(conn)
+	if err := setDeadline(conn, tc, deadline); err != nil {
+		hc.CloseConn(cc)
+		return true, err
+	}
+
+	bw := hc.AcquireWriter(conn)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	hc.ReleaseWriter(bw)
+	if err == nil && plain {
+		err = tc.waitReadable()
+	}
+	if err != nil {
+		hc.CloseConn(cc)
+		if te, ok := err.(interface{ Timeout() bool }); ok && te.Timeout() {
+			err = fasthttp.ErrTimeout
+		}
+		return true, err
+	}
+
+	br := hc.AcquireReader(conn)
+	err = resp.ReadLimitBody(br, 0)
+	hc.ReleaseReader(br)
+	if err != nil {
+		hc.CloseConn(cc)
+		return err != fasthttp.ErrBodyTooLarge, err
+	}
+	if req.ConnectionClose() || resp.ConnectionClose() {
+		hc.CloseConn(cc)
+	} else {
+		hc.ReleaseConn(cc)
+	}
+	return false, nil
+}
+
+// tracked returns the connSet connection under conn, and whether conn is
+// that plain TCP connection (not TLS over it).
+func tracked(conn net.Conn) (tc *trackedConn, plain bool) {
+	switch c := conn.(type) {
+	case *trackedConn:
+		return c, true
+	case *tls.Conn:
+		tc, _ = c.NetConn().(*trackedConn)
+	}
+	return tc, false
+}
+
+// setDeadline sets the op's deadline on its connection, or clears one an
+// earlier op left (a run's ops all have a deadline or none, so this is
+// rare); without one to set or clear it costs nothing.
+func setDeadline(conn net.Conn, tc *trackedConn, deadline time.Time) error {
+	if tc == nil {
+		return conn.SetDeadline(deadline)
+	}
+	if deadline.IsZero() && !tc.deadlineSet {
+		return nil
+	}
+	tc.deadlineSet = !deadline.IsZero()
+	return conn.SetDeadline(deadline)
 }
 
 func (c *h1Client) close() {
@@ -149,6 +265,7 @@ func (s *connSet) dial(addr string, timeout time.Duration) (net.Conn, error) {
 		return nil, err
 	}
 	tc := &trackedConn{Conn: conn, set: s}
+	tc.initWait()
 	s.mu.Lock()
 	s.open[tc] = struct{}{}
 	s.mu.Unlock()
@@ -167,11 +284,15 @@ func (s *connSet) closeAll() {
 	}
 }
 
-// trackedConn leaves its set when closed.
+// trackedConn leaves its set when closed. The fields after once belong to
+// the op holding the connection.
 type trackedConn struct {
 	net.Conn
 	set  *connSet
 	once sync.Once
+
+	deadlineSet bool // the connection has a deadline an op set
+	waitState        // see waitReadable
 }
 
 func (c *trackedConn) Close() error {

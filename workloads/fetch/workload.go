@@ -150,13 +150,8 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 		st.slotOf[slot] = i
 	}
 	hc := f.h1.hosts[t.host]
-	var err error
-	if dl, ok := ctx.Deadline(); ok {
-		err = hc.DoDeadline(req, &st.resp, dl)
-	} else {
-		err = hc.Do(req, &st.resp)
-	}
-	if err != nil {
+	dl, _ := ctx.Deadline()
+	if err := f.h1.do(hc, req, &st.resp, dl); err != nil {
 		return 0, f.errs.classify(err)
 	}
 	return 0, f.done(w, t, st.resp.StatusCode(), st.resp.Body())
