@@ -1,9 +1,12 @@
 package fetch
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -37,7 +40,7 @@ type h1Client struct {
 	conns     *connSet
 }
 
-func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Duration) *h1Client {
+func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Duration) (*h1Client, error) {
 	c := &h1Client{keepalive: cfg.keepalive, conns: &connSet{open: map[*trackedConn]struct{}{}}}
 	index := map[string]int{}
 	for i := range targets {
@@ -54,8 +57,11 @@ func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Du
 			c.hosts = append(c.hosts, hc)
 		}
 		t.host = h
+		if err := c.prepare(t); err != nil {
+			return nil, fmt.Errorf("target %s %s: %w", t.method, redactURL(t.uri), err)
+		}
 	}
-	return c
+	return c, nil
 }
 
 func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Duration) *fasthttp.HostClient {
@@ -76,12 +82,8 @@ func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Dur
 		MaxIdleConnDuration: maxIdleConn,
 		ConnPoolStrategy:    fasthttp.LIFO,
 		ReadBufferSize:      readBufferSize,
-		// A load generator must not hide failures: retry once, and only when
-		// a pooled keep-alive connection turned out to be closed.
-		MaxIdemponentCallAttempts: 2,
-		RetryIfErr:                retryStale,
-		// Send paths exactly as given.
-		DisablePathNormalizing: true,
+		// Requests are written by h1Client.do, not by HostClient.Do, so its
+		// request options (Name, retries, path normalizing) don't apply.
 	}
 }
 
@@ -93,21 +95,15 @@ func dial(addr string, timeout time.Duration) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
-// retryStale retries an idempotent request whose connection the server had
-// closed before the response began (a keep-alive connection that went
-// stale), as net/http does; a reset or timeout is reported, not retried, and
-// so is anything on a POST or PATCH, which the server may have acted on.
-func retryStale(req *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
-	return false, errors.Is(err, fasthttp.ErrConnectionClosed) && !req.Header.IsPost() && !req.Header.IsPatch()
-}
-
-// fill writes target t into req. It runs once per worker and slot, or per op
-// with more targets than slots.
-func (c *h1Client) fill(req *fasthttp.Request, t *preparedTarget) {
-	req.Reset()
+// prepare writes target t's request once, as fasthttp would send it, into
+// t.raw: every op on t sends these bytes, so no worker holds a request of
+// its own and no op serializes one.
+func (c *h1Client) prepare(t *preparedTarget) error {
+	var req fasthttp.Request
 	req.Header.SetNoDefaultContentType(true)
 	req.Header.SetMethod(t.method)
 	req.SetRequestURI(t.uri)
+	req.URI().DisablePathNormalizing = true // paths exactly as given
 	for _, h := range t.headers {
 		if strings.EqualFold(h.name, "Host") {
 			req.Header.SetHost(h.value)
@@ -119,49 +115,61 @@ func (c *h1Client) fill(req *fasthttp.Request, t *preparedTarget) {
 	if len(req.Header.UserAgent()) == 0 {
 		req.Header.SetUserAgent(userAgent)
 	}
-	req.URI().DisablePathNormalizing = true // paths exactly as given
 	if len(t.body) > 0 {
-		req.SetBodyRaw(t.body) // shared, never written to
+		req.SetBodyRaw(t.body)
 	}
 	if !c.keepalive {
 		req.SetConnectionClose()
 	}
+	var b bytes.Buffer
+	bw := bufio.NewWriter(&b)
+	if err := req.Write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	t.raw = b.Bytes()
+	t.head = req.Header.IsHead()
+	t.closeConn = req.ConnectionClose()
+	// A load generator must not hide failures: an op is sent again only when
+	// a pooled keep-alive connection turned out to be closed, and never a
+	// POST or PATCH, which the server may have acted on.
+	t.retryStale = !req.Header.IsPost() && !req.Header.IsPatch()
+	return nil
 }
 
 // maxAttempts is how many times an op may be sent: once more when a pooled
 // keep-alive connection turned out to be closed (see retryStale).
 const maxAttempts = 2
 
-// do sends req on hc and reads the answer into resp before deadline (zero:
-// none). It is fasthttp's HostClient.Do with one difference that makes a
-// connection cheap: a worker waiting for its response holds no read buffer.
-// fasthttp takes a pooled read buffer (readBufferSize) before it blocks on
-// the response, so every op in flight holds one; do waits for the socket to
-// become readable first (waitReadable), so only ops actually parsing a
-// response hold one — about one per CPU, whatever the concurrency.
-func (c *h1Client) do(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+// do sends target t on hc and reads the answer into resp before deadline
+// (zero: none). It is fasthttp's HostClient.Do with two differences that
+// make a connection cheap. A worker waiting for its response holds no read
+// buffer: fasthttp takes a pooled read buffer (readBufferSize) before it
+// blocks on the response, so every op in flight holds one; do waits for the
+// socket to become readable first (waitReadable), so only ops actually
+// parsing a response hold one, about one per CPU. And the request is t.raw,
+// written once at Setup: a worker holds no request, an op serializes none.
+func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, resp *fasthttp.Response, deadline time.Time) error {
 	for attempt := 1; ; attempt++ {
-		retry, err := roundTrip(hc, req, resp, deadline)
+		retry, err := roundTrip(hc, t, resp, deadline)
 		if err == nil {
 			return nil
 		}
 		if err == io.EOF {
 			err = fasthttp.ErrConnectionClosed // as HostClient.Do reports it
 		}
-		if !retry || attempt >= maxAttempts {
-			return err
-		}
-		if _, again := retryStale(req, attempt, err); !again {
+		if !retry || attempt >= maxAttempts || !t.retryStale || !errors.Is(err, fasthttp.ErrConnectionClosed) {
 			return err
 		}
 	}
 }
 
-// roundTrip is one attempt of do, after fasthttp's default transport
-// (which does the same steps with the read buffer taken before the wait).
-// retry reports whether the attempt failed on its connection, so a retry
-// on another may succeed.
-func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (retry bool, err error) {
+// roundTrip is one attempt of do, after fasthttp's default transport (the
+// same steps, with the read buffer taken before the wait). retry reports
+// whether the attempt failed on its connection, so that another might not.
+func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, resp *fasthttp.Response, deadline time.Time) (retry bool, err error) {
 	var timeout time.Duration
 	if !deadline.IsZero() {
 		if timeout = time.Until(deadline); timeout <= 0 {
@@ -169,24 +177,16 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 		}
 	}
 	resp.Reset()
-	resp.SkipBody = req.Header.IsHead()
-	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
+	resp.SkipBody = t.head
+	cc, err := hc.AcquireConn(timeout, t.closeConn)
 	if err != nil {
 		return false, err
 	}
 	conn := cc.Conn()
 	tc, plain := tracked(conn)
-	if err := setDeadline(conn, tc, deadline); err != nil {
-		hc.CloseConn(cc)
-		return true, err
+	if err = setDeadline(conn, tc, deadline); err == nil {
+		_, err = conn.Write(t.raw)
 	}
-
-	bw := hc.AcquireWriter(conn)
-	err = req.Write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	hc.ReleaseWriter(bw)
 	if err == nil && plain {
 		err = tc.waitReadable()
 	}
@@ -205,7 +205,7 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 		hc.CloseConn(cc)
 		return err != fasthttp.ErrBodyTooLarge, err
 	}
-	if req.ConnectionClose() || resp.ConnectionClose() {
+	if t.closeConn || resp.ConnectionClose() {
 		hc.CloseConn(cc)
 	} else {
 		hc.ReleaseConn(cc)

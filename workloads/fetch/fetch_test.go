@@ -276,7 +276,7 @@ func TestKeepaliveOff(t *testing.T) {
 }
 
 func TestManyTargetsFile(t *testing.T) {
-	// More targets than a worker keeps requests for: slots are refilled.
+	// Many targets, each with its own request, round-robin.
 	var mu sync.Mutex
 	seen := map[string]int{}
 	srv := newServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +285,7 @@ func TestManyTargetsFile(t *testing.T) {
 		seen[r.Method+" "+r.URL.Path+" "+r.Header.Get("X-N")+" "+string(b)]++
 		mu.Unlock()
 	}))
-	const n = maxSlots + 6
+	const n = 70
 	dir := t.TempDir()
 	var sb strings.Builder
 	for i := range n {

@@ -32,26 +32,23 @@ type preparedTarget struct {
 	target
 	uri  string // absolute URL as sent
 	host int    // index of its HostClient (HTTP/1.1)
+
+	// HTTP/1.1 (see h1Client.prepare).
+	raw        []byte // the request as sent: head and body
+	head       bool   // a HEAD request: the response has no body
+	closeConn  bool   // Connection: close (keepalive=false)
+	retryStale bool   // may be sent again on a stale keep-alive connection
 }
 
-// worker is the per-worker state kept in bench.Worker.State: request and
-// response buffers reused op after op, and the round-robin position.
+// worker is the per-worker state kept in bench.Worker.State: a response
+// reused op after op, and the round-robin position. Requests are the
+// targets' (preparedTarget.raw), shared by all workers.
 type worker struct {
 	next int // index of the next target
 
-	// HTTP/1.1: a request per slot, refilled only when the slot's target
-	// changes (never, with up to maxSlots targets).
-	reqs   []*fasthttp.Request
-	slotOf []int // target held by each slot; -1: none yet
-	resp   fasthttp.Response
-
-	// HTTP/2: the response body buffer.
-	buf bytes.Buffer
+	resp fasthttp.Response // HTTP/1.1
+	buf  bytes.Buffer      // HTTP/2: the response body
 }
-
-// maxSlots bounds the requests a worker keeps ready, so a targets file of
-// thousands of lines doesn't cost thousands of requests per worker.
-const maxSlots = 64
 
 func newFetch(cfg config) *fetch { return &fetch{cfg: cfg, errs: newErrTable()} }
 
@@ -94,7 +91,14 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 	if f.cfg.http2 {
 		f.h2 = newH2Client(f.cfg, conc, f.targets)
 	} else {
-		f.h1 = newH1Client(f.cfg, conc, f.targets, s.Timeout)
+		h1, err := newH1Client(f.cfg, conc, f.targets, s.Timeout)
+		if err != nil {
+			if f.srv != nil {
+				_ = f.srv.close(ctx)
+			}
+			return err
+		}
+		f.h1 = h1
 	}
 	return nil
 }
@@ -143,15 +147,8 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 		return 0, f.op2(ctx, w, st, i)
 	}
 
-	slot := i % len(st.reqs)
-	req := st.reqs[slot]
-	if st.slotOf[slot] != i {
-		f.h1.fill(req, t)
-		st.slotOf[slot] = i
-	}
-	hc := f.h1.hosts[t.host]
 	dl, _ := ctx.Deadline()
-	if err := f.h1.do(hc, req, &st.resp, dl); err != nil {
+	if err := f.h1.do(f.h1.hosts[t.host], t, &st.resp, dl); err != nil {
 		return 0, f.errs.classify(err)
 	}
 	return 0, f.done(w, t, st.resp.StatusCode(), st.resp.Body())
@@ -172,17 +169,7 @@ func (f *fetch) done(w *bench.Worker, t *preparedTarget, code int, body []byte) 
 }
 
 func (f *fetch) newWorker(id int) *worker {
-	st := &worker{next: id % len(f.targets)}
-	if f.h1 != nil {
-		n := min(len(f.targets), maxSlots)
-		st.reqs = make([]*fasthttp.Request, n)
-		st.slotOf = make([]int, n)
-		for i := range st.reqs {
-			st.reqs[i] = new(fasthttp.Request)
-			st.slotOf[i] = -1
-		}
-	}
-	return st
+	return &worker{next: id % len(f.targets)}
 }
 
 // op2 is Op over net/http (HTTP/2). It allocates (net/http does per request);
