@@ -143,44 +143,44 @@ func (c *h1Client) prepare(t *preparedTarget) error {
 // keep-alive connection turned out to be closed (see retryStale).
 const maxAttempts = 2
 
-// do sends target t on hc and reads the answer into resp before deadline
-// (zero: none). It is fasthttp's HostClient.Do with two differences that
-// make a connection cheap. A worker waiting for its response holds no read
-// buffer: fasthttp takes a pooled read buffer (readBufferSize) before it
-// blocks on the response, so every op in flight holds one; do waits for the
-// socket to become readable first (waitReadable), so only ops actually
-// parsing a response hold one, about one per CPU. And the request is t.raw,
-// written once at Setup: a worker holds no request, an op serializes none.
-func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, resp *fasthttp.Response, deadline time.Time) error {
+// do sends target t on hc and reads the answer before deadline (zero:
+// none) into a pooled response, which the caller releases with
+// fasthttp.ReleaseResponse. It is fasthttp's HostClient.Do with three
+// differences that make a connection cheap: a worker waiting for its answer
+// holds neither a read buffer nor a response (fasthttp takes both before it
+// blocks, so every op in flight holds them; do waits for the socket to
+// become readable first, see waitReadable, so only ops actually parsing an
+// answer hold them, about one per CPU), and the request is t.raw, written
+// once at Setup, so a worker holds no request and an op serializes none.
+func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (*fasthttp.Response, error) {
 	for attempt := 1; ; attempt++ {
-		retry, err := roundTrip(hc, t, resp, deadline)
+		resp, retry, err := roundTrip(hc, t, deadline)
 		if err == nil {
-			return nil
+			return resp, nil
 		}
 		if err == io.EOF {
 			err = fasthttp.ErrConnectionClosed // as HostClient.Do reports it
 		}
 		if !retry || attempt >= maxAttempts || !t.retryStale || !errors.Is(err, fasthttp.ErrConnectionClosed) {
-			return err
+			return nil, err
 		}
 	}
 }
 
 // roundTrip is one attempt of do, after fasthttp's default transport (the
-// same steps, with the read buffer taken before the wait). retry reports
-// whether the attempt failed on its connection, so that another might not.
-func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, resp *fasthttp.Response, deadline time.Time) (retry bool, err error) {
+// same steps, with the read buffer and response taken after the wait).
+// retry reports whether the attempt failed on its connection, so that
+// another might not.
+func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (resp *fasthttp.Response, retry bool, err error) {
 	var timeout time.Duration
 	if !deadline.IsZero() {
 		if timeout = time.Until(deadline); timeout <= 0 {
-			return false, fasthttp.ErrTimeout
+			return nil, false, fasthttp.ErrTimeout
 		}
 	}
-	resp.Reset()
-	resp.SkipBody = t.head
 	cc, err := hc.AcquireConn(timeout, t.closeConn)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	conn := cc.Conn()
 	tc, plain := tracked(conn)
@@ -195,22 +195,25 @@ func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, resp *fasthttp.Respon
 		if te, ok := err.(interface{ Timeout() bool }); ok && te.Timeout() {
 			err = fasthttp.ErrTimeout
 		}
-		return true, err
+		return nil, true, err
 	}
 
+	resp = fasthttp.AcquireResponse()
+	resp.SkipBody = t.head
 	br := hc.AcquireReader(conn)
 	err = resp.ReadLimitBody(br, 0)
 	hc.ReleaseReader(br)
 	if err != nil {
+		fasthttp.ReleaseResponse(resp)
 		hc.CloseConn(cc)
-		return err != fasthttp.ErrBodyTooLarge, err
+		return nil, err != fasthttp.ErrBodyTooLarge, err
 	}
 	if t.closeConn || resp.ConnectionClose() {
 		hc.CloseConn(cc)
 	} else {
 		hc.ReleaseConn(cc)
 	}
-	return false, nil
+	return resp, false, nil
 }
 
 // tracked returns the connSet connection under conn, and whether conn is

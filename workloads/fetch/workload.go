@@ -40,14 +40,14 @@ type preparedTarget struct {
 	retryStale bool   // may be sent again on a stale keep-alive connection
 }
 
-// worker is the per-worker state kept in bench.Worker.State: a response
-// reused op after op, and the round-robin position. Requests are the
-// targets' (preparedTarget.raw), shared by all workers.
+// worker is the per-worker state kept in bench.Worker.State: the
+// round-robin position and, for HTTP/2, a body buffer reused op after op.
+// HTTP/1.1 requests are the targets' (preparedTarget.raw), shared by all
+// workers, and responses are pooled, taken only once one has begun to
+// arrive (h1Client.do): a worker waiting on the server holds neither.
 type worker struct {
-	next int // index of the next target
-
-	resp fasthttp.Response // HTTP/1.1
-	buf  bytes.Buffer      // HTTP/2: the response body
+	next int          // index of the next target
+	buf  bytes.Buffer // HTTP/2: the response body
 }
 
 func newFetch(cfg config) *fetch { return &fetch{cfg: cfg, errs: newErrTable()} }
@@ -148,10 +148,13 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 	}
 
 	dl, _ := ctx.Deadline()
-	if err := f.h1.do(f.h1.hosts[t.host], t, &st.resp, dl); err != nil {
+	resp, err := f.h1.do(f.h1.hosts[t.host], t, dl)
+	if err != nil {
 		return 0, f.errs.classify(err)
 	}
-	return 0, f.done(w, t, st.resp.StatusCode(), st.resp.Body())
+	err = f.done(w, t, resp.StatusCode(), resp.Body())
+	fasthttp.ReleaseResponse(resp)
+	return 0, err
 }
 
 // done counts a response's bytes and reports its status and, with
