@@ -100,3 +100,29 @@ func TestWorkerHeapBounded(t *testing.T) {
 		t.Errorf("a worker holds %.0f bytes of heap with its request in flight, want at most %d", m.heap, limit)
 	}
 }
+
+// The memory estimate follows what a connection costs: a few KiB on the
+// client side of an HTTP/1.1 connection (no buffers held while waiting),
+// more with HTTP/2 or with the embedded server's side of each connection.
+func TestMemoryEstimate(t *testing.T) {
+	def := Definition()
+	est := func(raw map[string]any) float64 {
+		t.Helper()
+		v, err := def.Resolve(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := memory(v, 1000)
+		return b
+	}
+	url := map[string]any{"url": []string{"http://127.0.0.1:1/"}}
+	if got := est(url); got != 1000*clientConnBytes {
+		t.Errorf("url, 1000 workers: %.0f bytes, want %d", got, 1000*clientConnBytes)
+	}
+	if h1, h2 := est(url), est(map[string]any{"url": []string{"http://127.0.0.1:1/"}, "http2": true}); h2 <= h1 {
+		t.Errorf("http2 %.0f bytes, not more than HTTP/1.1's %.0f", h2, h1)
+	}
+	if emb := est(nil); emb <= est(url) {
+		t.Errorf("embedded server %.0f bytes, not more than a url's %.0f", emb, est(url))
+	}
+}

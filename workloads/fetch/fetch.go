@@ -81,19 +81,32 @@ func Definition() bench.Definition {
 	}
 }
 
-// connBytes is a connection's client and server buffers (fasthttp's read
-// and write buffers on each side).
-const connBytes = 32 << 10
+// clientConnBytes is an HTTP/1.1 connection's client side beyond the
+// engine's worker: the socket, fasthttp's bookkeeping and the stack an op
+// grows. A worker waiting on the server holds no buffer, request or
+// response (see h1Client.do); BenchmarkWorkerMemory measures it.
+const clientConnBytes = 4 << 10
+
+// h2ConnBytes is a connection's client side over net/http's HTTP/2
+// transport, whose framer and stream buffers are per connection.
+const h2ConnBytes = 32 << 10
+
+// serverConnBytes is the embedded server's side of a connection: net/http's
+// goroutine and its read and write buffers.
+const serverConnBytes = 24 << 10
 
 // memory estimates fetch's own memory: a connection per engine worker, and
-// with the embedded server a response of payload-bytes in flight on each
-// side of it.
+// with the embedded server its side of each connection and a response of
+// payload-bytes in flight on each side of it.
 func memory(v bench.Values, engineWorkers int) (float64, string) {
-	per := float64(connBytes)
+	per := float64(clientConnBytes)
+	if v.Bool("http2") {
+		per = h2ConnBytes
+	}
 	what := fmt.Sprintf("%d connections", engineWorkers)
 	if len(v.Strings("url")) == 0 && v.String("targets") == "" {
-		per += 2 * float64(v.Int("payload-bytes"))
-		what += fmt.Sprintf(" carrying payload-bytes %d", v.Int("payload-bytes"))
+		per += serverConnBytes + 2*float64(v.Int("payload-bytes"))
+		what += fmt.Sprintf(" to the embedded server carrying payload-bytes %d", v.Int("payload-bytes"))
 	}
 	return float64(engineWorkers) * per, what
 }
