@@ -20,8 +20,10 @@ import (
 // userAgent is sent unless a header sets another.
 const userAgent = "perfkit"
 
-// readBufferSize is fasthttp's per-connection read buffer, which also bounds
-// a response's header size (fasthttp's default, 4 KiB, is tight for cookies).
+// readBufferSize is fasthttp's pooled read buffer, which also bounds a
+// response's head (fasthttp's default, 4 KiB, is tight for cookies). Only
+// ops parsing a response hold one (see h1Client.do), so its size doesn't
+// grow with the number of connections.
 const readBufferSize = 8 << 10
 
 // maxIdleConn closes a pooled connection unused this long. It is long enough
@@ -71,7 +73,6 @@ func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Dur
 	}
 	return &fasthttp.HostClient{
 		Addr:        addr,
-		Name:        userAgent,
 		IsTLS:       isTLS,
 		TLSConfig:   &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // the user asked for it
 		DialTimeout: dial,
@@ -82,8 +83,8 @@ func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Dur
 		MaxIdleConnDuration: maxIdleConn,
 		ConnPoolStrategy:    fasthttp.LIFO,
 		ReadBufferSize:      readBufferSize,
-		// Requests are written by h1Client.do, not by HostClient.Do, so its
-		// request options (Name, retries, path normalizing) don't apply.
+		// Requests go through h1Client.do, not HostClient.Do: the user agent,
+		// retries and path options are set there and in h1Client.prepare.
 	}
 }
 
