@@ -84,8 +84,8 @@ func TestHeadLargerThanReadBuffer(t *testing.T) {
 // A fetch worker's own state, with its request in flight, stays small: a
 // worker waiting on the server holds no read buffer, request or response
 // (with fasthttp's Do it held all three, 11 KiB; now about 600 bytes, its
-// connection). Memory figures differ under the race detector, so they are
-// checked only without it.
+// connection). BenchmarkWorkerMemory reports the stack too. Memory figures
+// differ under the race detector, so they are checked only without it.
 func TestWorkerHeapBounded(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation sizes")
