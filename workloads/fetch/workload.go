@@ -93,10 +93,7 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 	} else {
 		h1, err := newH1Client(f.cfg, conc, f.targets, s.Timeout)
 		if err != nil {
-			if f.srv != nil {
-				_ = f.srv.close(ctx)
-			}
-			return err
+			return err // Teardown stops the embedded server
 		}
 		f.h1 = h1
 	}
