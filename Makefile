@@ -11,7 +11,7 @@ FUZZTIME  ?= 30s
 # Fuzz targets to run, as package:FuzzName; empty runs every Fuzz* target found.
 FUZZ_TARGETS ?=
 
-.PHONY: all build run test bench fuzz lint clean help gate-e2e
+.PHONY: all build run test bench bench-go soak fuzz lint clean help gate-e2e
 
 all: lint test build
 
@@ -28,9 +28,16 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 ./...
 
-## bench: Go benchmarks of every package (BENCHTIME=5s for steadier numbers)
-bench:
+## bench: bench-go, then soak (about 25 minutes; SOAK_DURATION=3m for a shorter soak)
+bench: bench-go soak
+
+## bench-go: Go benchmarks of every package (BENCHTIME=5s for steadier numbers)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## soak: closed (256 conns) and open (10k/s) fetch runs of SOAK_DURATION (10m) each against a local target; fails when perfkit's RSS creeps over 1.10x its value at minute one
+soak: build
+	BIN=bin/perfkit GO=$(GO) .ci/soak.sh
 
 ## gate-e2e: real runs checked by compare: A/A pairs pass, 50% errors and 20% slower fail (PAIRS=3)
 gate-e2e: build
