@@ -192,37 +192,55 @@ func (c *collector) series(name string) *scenarioSeries {
 func (s *scenarioSeries) latencyFor(label string) *bucketed {
 	b := s.latency[label]
 	if b == nil {
-		b = &bucketed{counts: make([]uint64, len(latencyBuckets))}
+		b = &bucketed{all: bench.NewHistogram()}
 		s.latency[label] = b
 	}
 	return b
 }
 
 // bucketed is a cumulative Prometheus histogram built from HDR intervals.
+// It keeps their merge and buckets it when scraped: bucketing each interval
+// (HDR's Distribution) allocated ~100 KiB a second, garbage that made a
+// long run's RSS creep up to the GC's heap goal.
 type bucketed struct {
-	counts []uint64 // per bucket, not cumulative; values above the last bound only count
-	count  uint64
-	sum    float64 // seconds
+	all   *hdrhistogram.Histogram // every interval merged
+	count uint64
+	sum   float64 // seconds
 }
 
-// add folds an HDR histogram in: each HDR bucket goes to the first bound at
-// or above its middle value (HDR buckets are within 1% of their values).
+// add folds an interval's HDR histogram in.
 func (b *bucketed) add(h *hdrhistogram.Histogram) {
 	n := h.TotalCount()
 	if n == 0 {
 		return
 	}
-	for _, bar := range h.Distribution() {
+	b.all.Merge(h)
+	b.count += uint64(n)
+	b.sum += h.Mean() * float64(n) / 1e9
+}
+
+// buckets returns the cumulative count at or under each of latencyBuckets:
+// each HDR bucket goes to the first bound at or above its middle value (HDR
+// buckets are within 1% of their values); values above the last bound only
+// count.
+func (b *bucketed) buckets() map[float64]uint64 {
+	counts := make([]uint64, len(latencyBuckets))
+	for _, bar := range b.all.Distribution() {
 		if bar.Count == 0 {
 			continue
 		}
 		v := float64(bar.From+bar.To) / 2 / 1e9
 		if i, _ := slices.BinarySearch(latencyBuckets, v); i < len(latencyBuckets) {
-			b.counts[i] += uint64(bar.Count)
+			counts[i] += uint64(bar.Count)
 		}
 	}
-	b.count += uint64(n)
-	b.sum += h.Mean() * float64(n) / 1e9
+	cum := make(map[float64]uint64, len(latencyBuckets))
+	var acc uint64
+	for i, bound := range latencyBuckets {
+		acc += counts[i]
+		cum[bound] = acc
+	}
+	return cum
 }
 
 var (
@@ -258,13 +276,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, l := range sortedKeys(s.latency) {
 			b := s.latency[l]
-			cum := make(map[float64]uint64, len(latencyBuckets))
-			var acc uint64
-			for i, bound := range latencyBuckets {
-				acc += b.counts[i]
-				cum[bound] = acc
-			}
-			ch <- prometheus.MustNewConstHistogram(descLatency, b.count, b.sum, cum, name, l)
+			ch <- prometheus.MustNewConstHistogram(descLatency, b.count, b.sum, b.buckets(), name, l)
 		}
 		for _, k := range sortedKeys(s.counters) {
 			ch <- prometheus.MustNewConstMetric(descCounter, prometheus.CounterValue, s.counters[k], name, k)
