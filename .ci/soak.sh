@@ -10,7 +10,9 @@
 #
 # perfkit's VmRSS (/proc/PID/status) is sampled every SOAK_EVERY seconds;
 # the series is printed every SOAK_PRINT seconds (MiB) and kept whole in
-# OUT/MODEL.rss ("seconds KiB" per line), with the run's result and log.
+# OUT/MODEL.rss (per line: seconds, then VmRSS, RssAnon and RssFile in
+# KiB: anonymous memory is perfkit's heap and stacks, file-backed the
+# pages of its binary), with the run's result and log.
 # A run fails when the highest sample after SOAK_REF seconds exceeds
 # SOAK_LIMIT times the sample at SOAK_REF. The run's own verdict (an open
 # run under its target rate on a busy machine is invalid) is reported, not
@@ -116,8 +118,8 @@ soak() {
 	"$BIN" run fetch --url "$URL" "$@" -d "$SOAK_DURATION" $SOAK_ARGS -o "$res" --format json >/dev/null 2>"$OUT/$model.log" &
 	local pid=$! code=0 kb
 	while kill -0 "$pid" 2>/dev/null; do
-		kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-		[ -n "$kb" ] && echo "$((SECONDS - t0)) $kb" >>"$rss"
+		kb=$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf " %s", $2}' "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$kb" ] && echo "$((SECONDS - t0))$kb" >>"$rss"
 		sleep "$SOAK_EVERY"
 	done
 	wait "$pid" || code=$?
@@ -128,11 +130,11 @@ soak() {
 		END { print "  rss MiB (s:MiB):" line }' "$rss"
 	local verdict
 	verdict=$(awk -v ref="$SOAK_REF" -v limit="$SOAK_LIMIT" '
-		!have && $1 >= ref { have = 1; r = $2; rt = $1; next }
-		have { if ($2 > m) { m = $2; mt = $1 }; last = $2; lt = $1 }
+		!have && $1 >= ref { have = 1; r = $2; rt = $1; ra = $3; rf = $4; next }
+		have { if ($2 > m) { m = $2; mt = $1 }; last = $2; la = $3; lf = $4 }
 		END {
 			if (!have || !m) { print "FAILED no RSS sample after " ref "s (did the run end early?)"; exit }
-			s = sprintf("at %ds %.1f MiB, max after %.1f MiB (%.3fx) at %ds, end %.1f MiB (%.3fx)", rt, r/1024, m/1024, m/r, mt, last/1024, last/r)
+			s = sprintf("at %ds %.1f MiB, max after %.1f MiB (%.3fx) at %ds, end %.1f MiB (%.3fx; anon %.1f -> %.1f, file %.1f -> %.1f)", rt, r/1024, m/1024, m/r, mt, last/1024, last/r, ra/1024, la/1024, rf/1024, lf/1024)
 			if (m > limit * r) print "FAILED " s ", over " limit "x"; else print "ok " s
 		}' "$rss")
 	local summary="no result"
