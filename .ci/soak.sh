@@ -25,8 +25,14 @@
 #
 # URL, when set, is used as the target instead of starting one; SOAK_ARGS
 # adds perfkit flags to both runs (e.g. '--dashboard 127.0.0.1:0' to soak
-# an observer too). Linux only
-# (/proc). Exit 0 when every run held, 1 when one crept or could not run.
+# an observer too). Linux only (/proc). Exit 0 when every run held, 1 when
+# one crept or could not run, 2 on a bad variable.
+#
+# Why minute one: the Go heap grows toward its GC goal at the rate perfkit
+# makes garbage, and a GC is forced every 2 minutes at the latest; a run
+# that makes garbage every interval settles only after a few minutes, while
+# one that makes none is flat from the start. .ci/soak.sh is in `make
+# bench` (not `make test`): it takes SOAK_DURATION per model.
 set -euo pipefail
 
 SOAK_DURATION=${SOAK_DURATION:-10m}
