@@ -74,6 +74,15 @@ if [ "$dur" -le "$SOAK_REF" ]; then
 	echo "soak: SOAK_DURATION $SOAK_DURATION: want longer than SOAK_REF (${SOAK_REF}s), the reference point" >&2
 	exit 2
 fi
+for m in $SOAK_MODELS; do
+	case $m in
+	closed | open) ;;
+	*)
+		echo "soak: SOAK_MODELS $m: want closed or open" >&2
+		exit 2
+		;;
+	esac
+done
 [ -r /proc/self/status ] || {
 	echo "soak: needs /proc (Linux) to read perfkit's RSS" >&2
 	exit 2
@@ -164,10 +173,6 @@ for m in $SOAK_MODELS; do
 	case $m in
 	closed) soak closed -c "$SOAK_CONNS" ;;
 	open) soak open -r "$SOAK_RATE" -c "$SOAK_CONNS" ;;
-	*)
-		echo "soak: SOAK_MODELS $m: want closed or open" >&2
-		exit 2
-		;;
 	esac
 done
 
