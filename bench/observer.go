@@ -85,7 +85,9 @@ type Snapshot struct {
 	ErrorsByKind map[string]int64
 	Counters     map[string]int64
 	// Latency holds the interval's histogram per label, phase and service
-	// time, keyed as in RunResult.Latency.
+	// time, keyed as in RunResult.Latency. The engine reuses them: they
+	// hold this interval until the next snapshot's Interval call returns;
+	// an observer that keeps them longer must copy them.
 	Latency map[string]*hdrhistogram.Histogram
 	// InFlight is the mean number of ops in flight over the interval (the
 	// sum of service times over the interval's length: Little's law).

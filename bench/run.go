@@ -747,6 +747,7 @@ type collector struct {
 	emitted   int // intervals emitted so far
 
 	total   *interval
+	sets    [2][]*hdrhistogram.Histogram // emitted intervals' histograms, in turn
 	series  []IntervalSummary
 	res0    resourceMark
 	res1    resourceMark
@@ -905,7 +906,22 @@ func (c *collector) emit(final bool) {
 	if iv == nil {
 		iv = r.lay.newCounts()
 	}
-	iv.hists = r.lay.newHists()
+	// Two sets of histograms take turns, so an interval allocates none
+	// (a fresh set each interval was most of a long run's garbage, and its
+	// RSS crept while the GC's goal grew); an observer may keep a
+	// snapshot's histograms until the next one arrives (Snapshot.Latency).
+	hs := c.sets[k%2]
+	if hs == nil {
+		hs = r.lay.newHists()
+		c.sets[k%2] = hs
+	} else {
+		for _, h := range hs {
+			if h.TotalCount() > 0 {
+				h.Reset()
+			}
+		}
+	}
+	iv.hists = hs
 	r.hists.take(k, final, iv.hists)
 	c.total.merge(iv)
 	length := r.ivLen
