@@ -596,3 +596,49 @@ func TestSingleLabelHasOverall(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenModelStartsWorkersOnDemand: the cap is a bound, not a pool to
+// fill. Ops that return at once, 5ms apart, need one worker and one asleep
+// on the next slot; a worker starts another only when none is asleep (a
+// busy machine may add a few), never the cap of 1000, and never fewer than
+// were in flight.
+func TestOpenModelStartsWorkersOnDemand(t *testing.T) {
+	wl := &testWorkload{}
+	res := mustRun(t, scenario(wl, func(s *Settings) {
+		s.Rate = 200
+		s.Duration = 0
+		s.Iterations = 40
+		s.Concurrency = 1000
+	}))
+	run := res.Runs[0]
+	st := run.Schedule
+	if run.Ops != 40 || st.WorkersStarted < 1 || st.WorkersStarted > 50 || int64(st.WorkersStarted) < wl.maxSeen.Load() {
+		t.Fatalf("%d ops, %d workers started (peak in flight %d), want 40 ops on a few workers", run.Ops, st.WorkersStarted, wl.maxSeen.Load())
+	}
+}
+
+// TestOpenModelCapHoldsSlots: with every worker busy, due slots wait for
+// one, never a new worker past the cap, and their lateness is the target's:
+// late, but not late while a worker was free (only the first three slots,
+// each waited for by a worker then idle, could be that).
+func TestOpenModelCapHoldsSlots(t *testing.T) {
+	wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
+		time.Sleep(30 * time.Millisecond)
+		return 0, nil
+	}}
+	res := mustRun(t, scenario(wl, func(s *Settings) {
+		s.Rate = 500
+		s.Duration = 0
+		s.Iterations = 15
+		s.Concurrency = 3
+		s.MaxLate = 1
+	}))
+	run := res.Runs[0]
+	st := run.Schedule
+	if run.Ops != 15 || st.WorkersStarted != 3 || wl.maxSeen.Load() > 3 {
+		t.Fatalf("%d ops, %d workers started, peak in flight %d; want 15 ops on 3 workers", run.Ops, st.WorkersStarted, wl.maxSeen.Load())
+	}
+	if st.Late < 10 || st.GeneratorLate > 3 {
+		t.Fatalf("late %d, generator late %d: want most ops late, at most 3 of them while a worker was free", st.Late, st.GeneratorLate)
+	}
+}

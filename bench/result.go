@@ -170,6 +170,10 @@ type ScheduleStats struct {
 	GeneratorLate int64 `json:"generator_late"`
 	LagP99Ns      int64 `json:"lag_p99_ns"`
 	LagMaxNs      int64 `json:"lag_max_ns"`
+	// WorkersStarted is how many workers the run started: the open model
+	// starts one only when a slot is due and none is free, so this is
+	// about the peak of ops in flight, at most the cap (-c).
+	WorkersStarted int `json:"workers_started,omitempty"`
 }
 
 // LatencySummary summarises one histogram; Hdr is the histogram itself,

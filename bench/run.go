@@ -231,6 +231,7 @@ type runner struct {
 	seq       atomic.Int64 // next schedule index
 	nextT     atomic.Int64 // poisson: intended start of the next op
 	claimedIn atomic.Int64 // claims with an intended start in the measured window
+	pace      *crew        // starts workers on demand
 }
 
 func newRunner(ctx context.Context, sc Scenario, wl Workload, setup *Setup, index int, obs []Observer) *runner {
@@ -261,19 +262,33 @@ func (r *runner) now() int64 { return int64(time.Since(r.base)) }
 // run performs one run: workers, collector, resources, validity.
 func (r *runner) run() RunResult {
 	n := r.set.Concurrency
-	workers := make([]*workerState, n)
-	for i := range workers {
-		workers[i] = &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
-		if r.gapNs > 0 {
-			workers[i].precise = newPreciseTimer()
-		}
-	}
 	opParent, opCancel := context.WithCancel(context.WithoutCancel(r.ctx))
 	defer opCancel()
+	var wg sync.WaitGroup
 
 	r.hists = newShardSet(r.lay, n)
 	col := newCollector(r, n)
 	r.col = col
+	// The closed model starts its n workers at once; the open model starts
+	// them on demand (see crew).
+	var workers []*workerState
+	var pace *crew
+	if r.gapNs > 0 {
+		pace = newCrew(r, opParent, &wg)
+		col.onDemand()
+	} else {
+		workers = make([]*workerState, n)
+		for i := range workers {
+			workers[i] = r.newWorker(i)
+		}
+	}
+	r.pace = pace
+	list := func() []*workerState {
+		if pace != nil {
+			return pace.workers()
+		}
+		return workers
+	}
 	r.begin() // sets base; --start-at and shard schedule phase
 	startedAt := r.base.Add(time.Duration(r.measureStart))
 
@@ -283,24 +298,23 @@ func (r *runner) run() RunResult {
 		r.stopAt.Store(r.now())
 		r.stop.Store(true)
 		close(r.stopped)
-		for _, ws := range workers {
+		for _, ws := range list() {
 			ws.precise.wake()
 		}
 	})
 	defer stopWatch()
 
-	var wg sync.WaitGroup
 	stopOps := context.AfterFunc(opParent, func() {
-		for _, ws := range workers {
+		for _, ws := range list() {
 			ws.octx.fire(opParent.Err())
 		}
 	})
 	for _, ws := range workers {
-		ws.w.iv = r.lay.newCounts()
-		ws.w.iv.idx = -1 // the warmup's: its samples are dropped
-		ws.w.rec, ws.w.home, ws.w.phase0 = r.hists, r.hists.home(ws.w.ID), r.lay.phase0()
-		ws.octx = newOpCtx(opParent, r.base, r.set.Timeout)
+		r.prepare(ws, opParent)
 		wg.Go(ws.loop)
+	}
+	if pace != nil {
+		pace.start() // the first worker; it starts the others as needed
 	}
 	colDone := make(chan struct{})
 	go func() { col.loop(); close(colDone) }()
@@ -308,12 +322,12 @@ func (r *runner) run() RunResult {
 	// waits for it after Teardown, within a bound.
 	workersDone := make(chan struct{})
 	go func() { wg.Wait(); close(workersDone) }()
-	if r.supervise(workers, workersDone, opCancel) {
+	if r.supervise(list, workersDone, opCancel) {
 		r.leftover = workersDone
 	}
 	<-colDone
 	stopOps()
-	for _, ws := range workers {
+	for _, ws := range list() {
 		ws.octx.release()
 		ws.precise.close()
 	}
@@ -329,7 +343,7 @@ func (r *runner) run() RunResult {
 // that still have not returned after abandonWait are abandoned: counted as
 // canceled for their worker, which the run no longer waits for. It returns
 // true if it abandoned any op; their goroutines run on until the ops return.
-func (r *runner) supervise(workers []*workerState, done <-chan struct{}, cancel func()) bool {
+func (r *runner) supervise(workers func() []*workerState, done <-chan struct{}, cancel func()) bool {
 	var end <-chan time.Time
 	if !r.iterations {
 		t := time.NewTimer(max(time.Until(r.base.Add(time.Duration(r.measureEnd))), 0))
@@ -362,7 +376,7 @@ func (r *runner) supervise(workers []*workerState, done <-chan struct{}, cancel 
 	case <-wait.C:
 	}
 	abandoned := false
-	for _, ws := range workers {
+	for _, ws := range workers() {
 		if ws.inOp.CompareAndSwap(opRunning, opAbandoned) {
 			ws.abandon()
 			abandoned = true
@@ -432,6 +446,18 @@ type workerState struct {
 	inOp     atomic.Int32  // opIdle, opRunning or opAbandoned
 	timer    *time.Timer   // open model: waits for the next intended start
 	precise  *preciseTimer // open model on Linux: waits for the next intended start
+}
+
+func (r *runner) newWorker(i int) *workerState {
+	return &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
+}
+
+// prepare gives a worker its recording state and op context, before it starts.
+func (r *runner) prepare(ws *workerState, opParent context.Context) {
+	ws.w.iv = r.lay.newCounts()
+	ws.w.iv.idx = -1 // the warmup's: its samples are dropped
+	ws.w.rec, ws.w.home, ws.w.phase0 = r.hists, r.hists.home(ws.w.ID), r.lay.phase0()
+	ws.octx = newOpCtx(opParent, r.base, r.set.Timeout)
 }
 
 func (ws *workerState) loop() {
@@ -581,13 +607,16 @@ func (ws *workerState) openLoop() {
 		start := ws.t
 		generatorLate := false
 		if intended > start {
+			r.pace.sleepers.Add(1)
 			for intended > start { // sleep until due; timers may wake early or late
 				if !ws.sleep(time.Duration(intended - start)) {
+					r.pace.sleepers.Add(-1)
 					ws.finish()
 					return
 				}
 				start = r.now()
 			}
+			r.pace.sleepers.Add(-1)
 			generatorLate = start-intended > int64(LateThreshold)
 			ws.t = start
 			if start >= ws.next && !ws.advance() {
@@ -599,6 +628,7 @@ func (ws *workerState) openLoop() {
 			ws.finish()
 			return
 		}
+		r.pace.more() // none asleep on a later slot: one more worker
 		octx.begin(start)
 		ws.inOp.Store(opRunning)
 		label, err := r.wl.Op(octx, w)
@@ -638,32 +668,6 @@ func (ws *workerState) openLoop() {
 		if t1 >= ws.next && !ws.advance() {
 			return
 		}
-	}
-}
-
-// sleep waits for about d, or until a graceful stop (false). On Linux the
-// whole wait is one timerfd (kernel precision, one wake-up), which a stop
-// expires at once; elsewhere it is a runtime timer.
-func (ws *workerState) sleep(d time.Duration) bool {
-	if p := ws.precise; p != nil {
-		if !p.arm(d) {
-			time.Sleep(d)
-		} else if !ws.r.stop.Load() { // a stop after this line expires the timer
-			p.wait()
-		}
-		return !ws.r.stop.Load()
-	}
-	if ws.timer == nil {
-		ws.timer = time.NewTimer(d)
-	} else {
-		ws.timer.Reset(d)
-	}
-	select {
-	case <-ws.timer.C:
-		return true
-	case <-ws.r.stopped:
-		ws.timer.Stop()
-		return false
 	}
 }
 
@@ -1049,7 +1053,7 @@ func (c *collector) result(startedAt time.Time) RunResult {
 	run.Contention = c.con1.since(c.con0, (c.res1.user+c.res1.sys)-(c.res0.user+c.res0.sys))
 
 	if r.gapNs > 0 {
-		st := &ScheduleStats{TargetRate: r.set.Rate, Late: t.late, GeneratorLate: t.generatorLate}
+		st := &ScheduleStats{TargetRate: r.set.Rate, Late: t.late, GeneratorLate: t.generatorLate, WorkersStarted: r.pace.started()}
 		lag := run.Latency[LagKey]
 		st.LagP99Ns, st.LagMaxNs = lag.P99Ns, lag.MaxNs
 		window := float64(r.measureEnd - r.measureStart)

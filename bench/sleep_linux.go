@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -44,37 +45,48 @@ func newPreciseTimer() *preciseTimer {
 	return &preciseTimer{f: f, rc: rc}
 }
 
-// sleep waits d.
-func (p *preciseTimer) sleep(d time.Duration) {
-	if p == nil {
+// sleep waits about d, or less once stop is set: stop is read after the
+// timer is armed, so a wake() that follows setting it is never missed.
+// One wait is two system calls: the timer is armed inside the poller's read
+// loop (after its readiness was reset, so the expiry cannot be lost), and
+// read once it fired; the usual read first would only return EAGAIN.
+func (p *preciseTimer) sleep(d time.Duration, stop *atomic.Bool) {
+	armed, failed := false, false
+	var buf [8]byte
+	err := p.rc.Read(func(fd uintptr) bool {
+		if !armed {
+			armed = true
+			if !armFd(fd, d) {
+				failed = true
+				return true
+			}
+			return stop.Load()
+		}
+		_, err := syscall.Read(int(fd), buf[:])
+		return err != syscall.EAGAIN
+	})
+	if err != nil || failed {
 		time.Sleep(d)
-		return
-	}
-	if p.arm(d) {
-		p.wait()
 	}
 }
 
 // arm sets the timer to expire in d; false if it could not (then nothing
 // waits on it).
 func (p *preciseTimer) arm(d time.Duration) bool {
+	// Control, not Fd: Fd would put the file in blocking mode, and each
+	// sleeping worker would then hold an OS thread.
+	ok := false
+	err := p.rc.Control(func(fd uintptr) { ok = armFd(fd, d) })
+	return err == nil && ok
+}
+
+func armFd(fd uintptr, d time.Duration) bool {
 	if d <= 0 {
 		d = 1 // zero would disarm it
 	}
 	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
-	// Control, not Fd: Fd would put the file in blocking mode, and each
-	// sleeping worker would then hold an OS thread.
-	var errno syscall.Errno
-	err := p.rc.Control(func(fd uintptr) {
-		_, _, errno = syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-	})
-	return err == nil && errno == 0
-}
-
-// wait blocks, without holding a thread, until the timer expires.
-func (p *preciseTimer) wait() {
-	var buf [8]byte
-	_, _ = p.f.Read(buf[:])
+	_, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	return errno == 0
 }
 
 // wake expires the timer now: a stop interrupts the worker waiting on it.
