@@ -47,23 +47,23 @@ func newPreciseTimer() *preciseTimer {
 
 // sleep waits about d, or less once stop is set: stop is read after the
 // timer is armed, so a wake() that follows setting it is never missed.
-// One wait is two system calls: the timer is armed inside the poller's read
-// loop (after its readiness was reset, so the expiry cannot be lost), and
-// read once it fired; the usual read first would only return EAGAIN.
+// One wait is one system call: the timer is armed inside the poller's read
+// loop, after its readiness was reset, so the expiry cannot be lost; and
+// the expiry count is never read, since arming resets it and each expiry
+// signals the poller anew. A wake-up without expiry (none is known) only
+// makes the caller, which compares the clock with its deadline, wait again.
 func (p *preciseTimer) sleep(d time.Duration, stop *atomic.Bool) {
 	armed, failed := false, false
-	var buf [8]byte
 	err := p.rc.Read(func(fd uintptr) bool {
-		if !armed {
-			armed = true
-			if !armFd(fd, d) {
-				failed = true
-				return true
-			}
-			return stop.Load()
+		if armed {
+			return true // the poller saw it expire
 		}
-		_, err := syscall.Read(int(fd), buf[:])
-		return err != syscall.EAGAIN
+		armed = true
+		if !armFd(fd, d) {
+			failed = true
+			return true
+		}
+		return stop.Load()
 	})
 	if err != nil || failed {
 		time.Sleep(d)
