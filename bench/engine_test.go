@@ -642,3 +642,39 @@ func TestOpenModelCapHoldsSlots(t *testing.T) {
 		t.Fatalf("late %d, generator late %d: want most ops late, at most 3 of them while a worker was free", st.Late, st.GeneratorLate)
 	}
 }
+
+// TestOpenModelIntervalsWithWorkersJoining: workers started mid-run join
+// the collector at the interval they start in; every op lands in exactly
+// one snapshot, the snapshots' histograms count them all, and the run ends
+// (the collector does not wait for workers never started).
+func TestOpenModelIntervalsWithWorkersJoining(t *testing.T) {
+	var mu sync.Mutex
+	var snaps []*Snapshot
+	obs := ObserverFunc(func(s *Snapshot) { mu.Lock(); snaps = append(snaps, s); mu.Unlock() })
+	var calls atomic.Int64
+	wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
+		if calls.Add(1)%50 == 0 { // now and then a slow op: more workers start
+			time.Sleep(20 * time.Millisecond)
+		}
+		return 0, nil
+	}}
+	res := mustRun(t, scenario(wl, func(s *Settings) {
+		s.Rate = 1000
+		s.Warmup = 50 * time.Millisecond
+		s.Duration = 300 * time.Millisecond
+		s.Interval = 50 * time.Millisecond
+		s.Concurrency = 500
+	}), obs)
+	run := res.Runs[0]
+	if len(snaps) < 2 || !snaps[len(snaps)-1].Final {
+		t.Fatalf("%d snapshots", len(snaps))
+	}
+	var ops, recorded int64
+	for _, s := range snaps {
+		ops += s.Ops
+		recorded += s.Latency[OverallKey].TotalCount()
+	}
+	if ops != run.Ops || recorded != ops || run.Schedule.WorkersStarted < 2 || run.Schedule.WorkersStarted >= 500 {
+		t.Fatalf("snapshots hold %d ops (%d in histograms), run %d; %d workers started", ops, recorded, run.Ops, run.Schedule.WorkersStarted)
+	}
+}
