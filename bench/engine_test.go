@@ -650,7 +650,13 @@ func TestOpenModelCapHoldsSlots(t *testing.T) {
 func TestOpenModelIntervalsWithWorkersJoining(t *testing.T) {
 	var mu sync.Mutex
 	var snaps []*Snapshot
-	obs := ObserverFunc(func(s *Snapshot) { mu.Lock(); snaps = append(snaps, s); mu.Unlock() })
+	var recorded int64 // read in the callback: a snapshot's histograms are reused after the next
+	obs := ObserverFunc(func(s *Snapshot) {
+		mu.Lock()
+		snaps = append(snaps, s)
+		recorded += s.Latency[OverallKey].TotalCount()
+		mu.Unlock()
+	})
 	var calls atomic.Int64
 	wl := &testWorkload{op: func(context.Context, *Worker) (Label, error) {
 		if calls.Add(1)%50 == 0 { // now and then a slow op: more workers start
@@ -669,10 +675,9 @@ func TestOpenModelIntervalsWithWorkersJoining(t *testing.T) {
 	if len(snaps) < 2 || !snaps[len(snaps)-1].Final {
 		t.Fatalf("%d snapshots", len(snaps))
 	}
-	var ops, recorded int64
+	var ops int64
 	for _, s := range snaps {
 		ops += s.Ops
-		recorded += s.Latency[OverallKey].TotalCount()
 	}
 	if ops != run.Ops || recorded != ops || run.Schedule.WorkersStarted < 2 || run.Schedule.WorkersStarted >= 500 {
 		t.Fatalf("snapshots hold %d ops (%d in histograms), run %d; %d workers started", ops, recorded, run.Ops, run.Schedule.WorkersStarted)
