@@ -240,7 +240,7 @@ func (c *collector) emit(final bool) {
 		Errors:       iv.errs,
 		ErrorsByKind: maps(iv.errKinds),
 		Counters:     r.lay.counterMap(iv.counters),
-		Latency:      r.lay.latencyMap(iv),
+		Latency:      r.lay.latencyMap(iv, all),
 		TotalOps:     c.total.ops,
 		TotalErrors:  c.total.errs,
 		Elapsed:      time.Duration(min(r.now()-r.measureStart, max(c.elapsed, int64(k+1)*r.ivLen))),
@@ -280,14 +280,18 @@ func (l layout) counterMap(c []int64) map[string]int64 {
 
 // latencyMap names an interval's histograms by latency key, adding the
 // overall "op" (and "op.service") when the workload's labels are not just
-// "op".
-func (l layout) latencyMap(iv *interval) map[string]*hdrhistogram.Histogram {
+// "op". all is the interval's overall histogram when the caller already
+// merged it (nil: merged here).
+func (l layout) latencyMap(iv *interval, all *hdrhistogram.Histogram) map[string]*hdrhistogram.Histogram {
 	out := make(map[string]*hdrhistogram.Histogram, len(l.keys)+2)
 	for i, k := range l.keys {
 		out[k] = iv.hists[i]
 	}
 	if len(l.labels) > 1 || l.labels[0] != OverallKey {
-		out[OverallKey] = l.overall(iv)
+		if all == nil {
+			all = l.overall(iv)
+		}
+		out[OverallKey] = all
 		if l.open {
 			h := NewHistogram()
 			for i := range l.labels {
@@ -320,7 +324,7 @@ func (c *collector) result(startedAt time.Time) RunResult {
 	if run.Intervals == nil {
 		run.Intervals = []IntervalSummary{}
 	}
-	for k, h := range r.lay.latencyMap(t) {
+	for k, h := range r.lay.latencyMap(t, nil) {
 		run.Latency[k] = Summarize(h)
 	}
 	if t.ops > 0 {

@@ -174,7 +174,7 @@ func setupDone(sc Scenario, setup *Setup, obs []Observer) error {
 				Phases:   slices.Clone(lay.phases),
 				Counters: slices.Clone(lay.counters),
 			}
-			for k := range lay.latencyMap(lay.newInterval()) {
+			for k := range lay.latencyMap(lay.newInterval(), nil) {
 				info.LatencyKeys = append(info.LatencyKeys, k)
 			}
 			slices.Sort(info.LatencyKeys)

@@ -146,7 +146,7 @@ func (s *shardSet) take(k int, final bool, dst []*hdrhistogram.Histogram) {
 		got = got[:0]
 		sh.mu.Lock()
 		for j, hs := range sh.ivs {
-			if j == k || final || j < k {
+			if j <= k || final {
 				got = append(got, hs)
 				delete(sh.ivs, j)
 			}

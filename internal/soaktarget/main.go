@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/perfkit/perfkit/internal/payload"
 )
 
 func main() {
@@ -51,7 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: handler(payload(*size)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler(payload.JSON(*size)), ReadHeaderTimeout: 10 * time.Second}
 	if _, err := fmt.Fprintf(out, "http://%s/data.json\n", ln.Addr()); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("print url: %w", err)
@@ -83,15 +85,4 @@ func handler(body []byte) http.Handler {
 		h["Content-Length"] = length
 		_, _ = w.Write(body)
 	})
-}
-
-// payload is a JSON document of exactly n bytes (n ≥ 11).
-func payload(n int) []byte {
-	const head, tail = `{"data":"`, `"}`
-	b := make([]byte, 0, n)
-	b = append(b, head...)
-	for i := 0; len(b) < n-len(tail); i++ {
-		b = append(b, byte('a'+i%26))
-	}
-	return append(b, tail...)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/internal/payload"
 )
 
 func TestDefinition(t *testing.T) {
@@ -295,9 +296,9 @@ func TestEmbeddedServerTeardown(t *testing.T) {
 
 func TestMakePayload(t *testing.T) {
 	for n := minPayloadBytes; n < 300; n++ {
-		p := makePayload(n)
+		p := payload.JSON(n)
 		if len(p) != n || !json.Valid(p) {
-			t.Fatalf("makePayload(%d) = %q (%d bytes)", n, p, len(p))
+			t.Fatalf("payload.JSON(%d) = %q (%d bytes)", n, p, len(p))
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/internal/payload"
 )
 
 // serverConfig shapes the embedded server's responses.
@@ -115,7 +116,7 @@ type runtimeSource struct{}
 func (runtimeSource) Uint64() uint64 { return rand.Uint64() }
 
 func newHandler(cfg serverConfig) *handler {
-	p := makePayload(cfg.payloadBytes)
+	p := payload.JSON(cfg.payloadBytes)
 	e := []byte(`{"error":"injected failure"}`)
 	return &handler{
 		payload:   p,
@@ -152,15 +153,4 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr["Content-Length"] = h.length
 	_, _ = w.Write(h.payload)
-}
-
-// makePayload returns a JSON document of exactly n bytes (n ≥ 11).
-func makePayload(n int) []byte {
-	const head, tail = `{"data":"`, `"}`
-	b := make([]byte, 0, n)
-	b = append(b, head...)
-	for i := 0; len(b) < n-len(tail); i++ {
-		b = append(b, byte('a'+i%26))
-	}
-	return append(b, tail...)
 }
