@@ -174,8 +174,9 @@ func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, deadline time.
 // another might not.
 func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (resp *fasthttp.Response, retry bool, err error) {
 	var timeout time.Duration
+	now := time.Now() // the op's one clock read here: its timeout and its connection's idle time
 	if !deadline.IsZero() {
-		if timeout = time.Until(deadline); timeout <= 0 {
+		if timeout = deadline.Sub(now); timeout <= 0 {
 			return nil, false, fasthttp.ErrTimeout
 		}
 	}
@@ -186,10 +187,7 @@ func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (
 	conn := cc.Conn()
 	tc, plain := tracked(conn)
 	if err = setDeadline(conn, tc, deadline); err == nil {
-		_, err = conn.Write(t.raw)
-	}
-	if err == nil && plain {
-		err = tc.waitReadable()
+		err = send(conn, tc, plain, t.raw, now)
 	}
 	if err != nil {
 		hc.CloseConn(cc)
@@ -215,6 +213,42 @@ func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (
 		hc.ReleaseConn(cc)
 	}
 	return resp, false, nil
+}
+
+// freshFor is how recently a connection must have sent its last request
+// for the next to skip the check that its server has not closed it (see
+// send). A server closes a keep-alive connection after it has been idle for
+// seconds, or says so in its last response (Connection: close); a
+// connection busy with back-to-back ops is not one the server is closing.
+const freshFor = time.Millisecond
+
+// send writes req on conn and, on a plain TCP connection, waits until the
+// response has begun to arrive. A connection that sent its last request
+// under freshFor ago writes inside the poller's wait (sendAndWait: two
+// system calls); one idle for longer, a new one included, writes, then
+// peeks (waitReadable: three), because its server may have closed it while
+// it sat in the pool and only the peek sees that end of stream at once: a
+// server that shut only its writing side would otherwise answer the request
+// with silence until the op's timeout, instead of the end of stream that
+// sends the op again on a fresh connection (TestStaleKeepAliveRetried). A
+// request the socket did not take whole, and a TLS connection, take the
+// usual write.
+func send(conn net.Conn, tc *trackedConn, plain bool, req []byte, now time.Time) error {
+	n := 0
+	if plain {
+		fresh := !tc.lastSend.IsZero() && now.Sub(tc.lastSend) < freshFor
+		tc.lastSend = now
+		if fresh {
+			var err error
+			if n, err = tc.sendAndWait(req); err != nil || n == len(req) {
+				return err
+			}
+		}
+	}
+	if _, err := conn.Write(req[n:]); err != nil || !plain {
+		return err
+	}
+	return tc.waitReadable()
 }
 
 // tracked returns the connSet connection under conn, and whether conn is
@@ -344,8 +378,9 @@ type trackedConn struct {
 	set  *connSet
 	once sync.Once
 
-	deadlineSet bool // the connection has a deadline an op set
-	waitState        // see waitReadable
+	deadlineSet bool      // the connection has a deadline an op set
+	lastSend    time.Time // when the connection's last request was sent (see send)
+	waitState             // see waitReadable
 }
 
 func (c *trackedConn) Close() error {
