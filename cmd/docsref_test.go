@@ -111,7 +111,7 @@ func fillBlocks(page string, blocks map[string]string) (string, error) {
 		}
 		out.WriteString(rest[:loc[1]])
 		out.WriteString(body)
-		out.WriteString(blockEndLine)
+		out.WriteString("\n" + blockEndLine) // a blank line ends the table before the comment
 		rest = rest[loc[1]+end+len(blockEndLine):]
 	}
 }
@@ -296,7 +296,7 @@ func TestFillBlocks(t *testing.T) {
 	blocks := map[string]string{"flags perfkit x": "| a |\n"}
 	page := "intro\n<!-- BEGIN generated: flags perfkit x -->\nstale\n" + blockEndLine + "\nafter\n"
 	got, err := fillBlocks(page, blocks)
-	want := "intro\n<!-- BEGIN generated: flags perfkit x -->\n| a |\n" + blockEndLine + "\nafter\n"
+	want := "intro\n<!-- BEGIN generated: flags perfkit x -->\n| a |\n\n" + blockEndLine + "\nafter\n"
 	if err != nil || got != want {
 		t.Errorf("fillBlocks = %q, %v; want %q", got, err, want)
 	}
