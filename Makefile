@@ -11,7 +11,7 @@ FUZZTIME  ?= 30s
 # Fuzz targets to run, as package:FuzzName; empty runs every Fuzz* target found.
 FUZZ_TARGETS ?=
 
-.PHONY: all build run test bench bench-go soak fuzz lint clean help gate-e2e
+.PHONY: all build run test bench bench-go soak fuzz lint clean help gate-e2e docs
 
 all: lint test build
 
@@ -27,6 +27,10 @@ run:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 ./...
+
+## docs: regenerate the reference from the declarations (docs/reference/*.md, the generated blocks of docs/*.md)
+docs:
+	$(GO) test ./cmd -run '^TestReferenceDocs$$' -count=1 -update
 
 ## bench: bench-go, then soak (about 25 minutes; SOAK_DURATION=3m for a shorter soak)
 bench: bench-go soak

@@ -7,10 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/perfkit/perfkit/bench"
 )
 
 // modulePath is the import path of this repository's module.
@@ -49,8 +53,8 @@ func goFiles(t *testing.T) []string {
 }
 
 // citation is a markdown file named in a comment, with the quoted section
-// that may follow it: (docs/design.md, "Validity") or README.md ("The
-// result file").
+// that may follow it: (docs/design.md, "Validity") or
+// docs/result-format.md ("The result file").
 var citation = regexp.MustCompile(`([A-Za-z0-9_./-]+\.md)\b(?:\)?,?\s*\(?"([^"]+)")?`)
 
 // TestCommentCitations fails when a Go comment cites a markdown file that is
@@ -249,4 +253,194 @@ func TestImportRule(t *testing.T) {
 			t.Errorf("importRule(%q, %q) allowed = %v, want %v", c.pkg, c.imp, got, c.ok)
 		}
 	}
+}
+
+// TestResultFormatDoc holds docs/result-format.md to bench.Result field by
+// field: each struct the file nests has a section whose heading names it
+// ("### Run (`RunResult`)"), with a table row for each of its JSON fields
+// and none for a field it does not have.
+func TestResultFormatDoc(t *testing.T) {
+	const page = "docs/result-format.md"
+	raw, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string][]string{} // Go type name → field names of its table
+	var cur string
+	for line := range strings.Lines(string(raw)) {
+		if strings.HasPrefix(line, "#") {
+			cur = ""
+			if m := regexp.MustCompile("\\(`(\\w+)`\\)\\s*$").FindStringSubmatch(line); m != nil {
+				cur = m[1]
+				sections[cur] = []string{}
+			}
+			continue
+		}
+		if m := regexp.MustCompile("^\\| `([a-z0-9_]+)` \\|").FindStringSubmatch(line); m != nil && cur != "" {
+			sections[cur] = append(sections[cur], m[1])
+		}
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ.PkgPath() != reflect.TypeFor[bench.Result]().PkgPath() || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		documented, ok := sections[typ.Name()]
+		if !ok {
+			t.Errorf("%s has no section for bench.%s (a heading ending in (`%s`))", page, typ.Name(), typ.Name())
+		}
+		want := map[string]bool{}
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			want[name] = true
+			if ok && !contains(documented, name) {
+				t.Errorf("%s, %s: no row for field %q (bench.%s.%s)", page, typ.Name(), name, typ.Name(), f.Name)
+			}
+			walk(f.Type)
+		}
+		for _, name := range documented {
+			if !want[name] {
+				t.Errorf("%s, %s: row %q names no field of bench.%s", page, typ.Name(), name, typ.Name())
+			}
+		}
+	}
+	walk(reflect.TypeFor[bench.Result]())
+	for name := range sections {
+		if !slicesContainsType(seen, name) {
+			t.Errorf("%s: section (`%s`) is not a type the result file holds", page, name)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func slicesContainsType(seen map[reflect.Type]bool, name string) bool {
+	for typ := range seen {
+		if typ.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDocLinks fails on a relative link in README.md or under docs/ that
+// leads nowhere: a file that does not exist, or an anchor that no heading
+// of the linked page makes.
+func TestDocLinks(t *testing.T) {
+	pages := []string{"README.md", "examples/README.md"}
+	err := filepath.WalkDir("docs", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			pages = append(pages, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	anchors := map[string]map[string]bool{}
+	for _, page := range pages {
+		raw, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(stripFences(string(raw)), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			path := page
+			if file != "" {
+				path = filepath.Join(filepath.Dir(page), file)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s: link %s: no file %s", page, target, path)
+					continue
+				}
+			}
+			if anchor == "" {
+				continue
+			}
+			if !strings.HasSuffix(path, ".md") {
+				t.Errorf("%s: link %s: an anchor into a file that is not markdown", page, target)
+				continue
+			}
+			as, ok := anchors[path]
+			if !ok {
+				as = markdownAnchors(t, path)
+				anchors[path] = as
+			}
+			if !as[anchor] {
+				t.Errorf("%s: link %s: %s has no heading with anchor #%s", page, target, path, anchor)
+			}
+		}
+	}
+}
+
+// stripFences removes fenced code blocks, whose brackets are not links.
+func stripFences(s string) string {
+	var out strings.Builder
+	fenced := false
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		if !fenced {
+			out.WriteString(line)
+		}
+	}
+	return out.String()
+}
+
+// markdownAnchors returns the anchors GitHub makes for a page's headings:
+// lower case, punctuation dropped, spaces as dashes, "-1", "-2"… for
+// repeats.
+func markdownAnchors(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := map[string]bool{}
+	count := map[string]int{}
+	for line := range strings.Lines(stripFences(string(raw))) {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range h {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		a := b.String()
+		if n := count[a]; n > 0 {
+			as[a+"-"+strconv.Itoa(n)] = true
+		} else {
+			as[a] = true
+		}
+		count[a]++
+	}
+	return as
 }

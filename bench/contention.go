@@ -35,7 +35,7 @@ type Contention struct {
 // Cause is why an open-model run fell behind its schedule.
 type Cause string
 
-// Causes of a run that could not keep its schedule (docs: README,
+// Causes of a run that could not keep its schedule (docs/models.md,
 // "Validity").
 const (
 	// CauseSaturated: perfkit itself could not keep up (its own CPU, or no

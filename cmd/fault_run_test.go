@@ -96,7 +96,7 @@ func TestHangingTargetEnds(t *testing.T) {
 			url, _ := hangingTarget(t)
 			code, out, errOut := cliBounded(t, "run", "fetch", "--url", url, "-d", "1s", "--warmup", "0", "--timeout", tc.timeout,
 				"--grace", "200ms", "-c", "2", "-o", "r.json")
-			if code != ExitMeasure { // every op failed (README, exit codes)
+			if code != ExitMeasure { // every op failed (docs/run.md, "Exit codes")
 				t.Fatalf("exit %d, want 3\n%s%s", code, errOut, out)
 			}
 			if !strings.Contains(out, "SCENARIO") {

@@ -29,8 +29,8 @@ import (
 
 // TestFaultTargetKilledMidRun: the target goes away after a few answers;
 // the run goes on to its end, counts the refused or reset ops by kind, and
-// saves the result. The exit code is the documented one (README, Exit
-// codes): 3 when every op failed or the run is invalid (error rate over
+// saves the result. The exit code is the documented one (docs/run.md,
+// "Exit codes"): 3 when every op failed or the run is invalid (error rate over
 // --max-error-rate, default 10%, as the refused ops make it here), else 0.
 func TestFaultTargetKilledMidRun(t *testing.T) {
 	for _, maxErr := range []string{"10%", "100%"} {

@@ -363,7 +363,7 @@ func verdictCell(o stats.Outcome, md bool) string {
 const ComparisonSchemaVersion = 1
 
 // comparisonJSON is the document of `perfkit compare --format json`,
-// documented in README.md ("Baselines and compare"). Numbers that are
+// documented in docs/compare.md ("The comparison output"). Numbers that are
 // unbounded or infinite are null.
 type comparisonJSON struct {
 	SchemaVersion int           `json:"schema_version"`
@@ -446,7 +446,7 @@ func side(s stats.Summary) sideJSON {
 }
 
 // WriteComparisonJSON writes every outcome of c as indented JSON (schema
-// in README.md, "Baselines and compare").
+// in docs/compare.md, "The comparison output").
 func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 	doc := comparisonJSON{
 		SchemaVersion: ComparisonSchemaVersion,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # perf-gate.sh: the shell steps of the CI recipe (docs/ci/github-actions.yml,
-# README "CI recipe"). `go test ./cmd -run TestCIRecipe` runs the workflow's
+# docs/ci.md, "CI recipe"). `go test ./cmd -run TestCIRecipe` runs the workflow's
 # steps with this script against a local baseline, so the recipe cannot drift.
 #
 # Usage, from the repository root after `make build`:
