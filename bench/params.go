@@ -102,10 +102,11 @@ func (d *Definition) ParamNames() []string {
 	return names
 }
 
-// Resolve validates raw values (from flags, environment or a config file:
-// strings, numbers, bools or lists) against the declaration and fills in
-// defaults. Unknown names and values of the wrong type are errors naming the
-// parameter and what it accepts.
+// Resolve parses raw values (from flags, environment or a config file:
+// strings, numbers, bools or lists) into their kinds and checks them
+// against the declaration, each exactly once, and fills in defaults. An
+// unknown name or a refused value is a *ParamError naming the parameter, the
+// value and what it accepts.
 func (d *Definition) Resolve(raw map[string]any) (Values, error) {
 	vals := Values{def: d, m: make(map[string]any, len(d.Params))}
 	keys := make([]string, 0, len(raw))
@@ -115,7 +116,8 @@ func (d *Definition) Resolve(raw map[string]any) (Values, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if _, ok := d.Param(k); !ok {
-			return Values{}, fmt.Errorf("unknown param %q for workload %s (accepted: %s)", k, d.Name, strings.Join(d.ParamNames(), ", "))
+			return Values{}, &ParamError{Workload: d.Name, Param: k, Unknown: true,
+				Err: fmt.Errorf("unknown param %q for workload %s (accepted: %s)", k, d.Name, strings.Join(d.ParamNames(), ", "))}
 		}
 	}
 	for _, p := range d.Params {
@@ -128,11 +130,11 @@ func (d *Definition) Resolve(raw map[string]any) (Values, error) {
 			if !given {
 				return Values{}, fmt.Errorf("workload %s: bad default for param %s: %w", d.Name, p.Name, err)
 			}
-			return Values{}, fmt.Errorf("param %s of workload %s: %w", p.Name, d.Name, err)
+			return Values{}, &ParamError{Workload: d.Name, Param: p.Name, Err: err}
 		}
 		if given {
 			if err := p.Validate(v); err != nil {
-				return Values{}, fmt.Errorf("param %s of workload %s: %w", p.Name, d.Name, err)
+				return Values{}, &ParamError{Workload: d.Name, Param: p.Name, Err: err}
 			}
 		}
 		vals.m[p.Name] = v
@@ -331,6 +333,34 @@ func (v Values) get(name string) any {
 		panic("bench: param " + name + " not declared")
 	}
 	return x
+}
+
+// Value returns a parameter's value, of its kind's Go type (int64,
+// float64, bool, string, time.Duration, []string, Dist).
+func (v Values) Value(name string) any { return v.get(name) }
+
+// With returns a copy of v with param name set to raw, parsed and checked
+// as Resolve does: what a sweep step or an A/B variant changes in a
+// scenario's resolved params, parsed once. The error is a *ParamError.
+func (v Values) With(name string, raw any) (Values, error) {
+	p, ok := v.def.Param(name)
+	if !ok {
+		return Values{}, &ParamError{Workload: v.def.Name, Param: name, Unknown: true,
+			Err: fmt.Errorf("unknown param %q for workload %s (accepted: %s)", name, v.def.Name, strings.Join(v.def.ParamNames(), ", "))}
+	}
+	x, err := p.Parse(raw)
+	if err == nil {
+		err = p.Validate(x)
+	}
+	if err != nil {
+		return Values{}, &ParamError{Workload: v.def.Name, Param: name, Err: err}
+	}
+	m := make(map[string]any, len(v.m))
+	for k, y := range v.m {
+		m[k] = y
+	}
+	m[name] = x
+	return Values{def: v.def, m: m}, nil
 }
 
 // String returns a String parameter.

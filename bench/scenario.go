@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"math"
 	"time"
 )
@@ -125,45 +124,45 @@ func (s Settings) Model() Model {
 }
 
 // Validate reports the first setting a run cannot use, naming the value and
-// what is accepted. Duration and Iterations are alternatives: exactly one of
+// what is accepted, as a *SettingError. Duration and Iterations are alternatives: exactly one of
 // them must be set.
 func (s Settings) Validate() error {
 	switch {
 	case s.Concurrency <= 0:
-		return fmt.Errorf("concurrency %d: must be at least 1", s.Concurrency)
+		return settingErr("concurrency", s.Concurrency, nil, "concurrency %d: must be at least 1", s.Concurrency)
 	case s.Concurrency > MaxConcurrency:
-		return fmt.Errorf("concurrency %d: needs ~%s for worker state (about %s a worker); at most %d (concurrency is the number of workers; for many clients use -r with a smaller -c)",
+		return settingErr("concurrency", s.Concurrency, nil, "concurrency %d: needs ~%s for worker state (about %s a worker); at most %d (concurrency is the number of workers; for many clients use -r with a smaller -c)",
 			s.Concurrency, FormatBytes(float64(s.Concurrency)*WorkerBytes), FormatBytes(WorkerBytes), MaxConcurrency)
 	case !(s.Rate >= 0) || math.IsInf(s.Rate, 0):
-		return fmt.Errorf("rate %g: must be 0 (closed model) or a positive number of ops per second", s.Rate)
+		return settingErr("rate", s.Rate, nil, "rate %g: must be 0 (closed model) or a positive number of ops per second", s.Rate)
 	case s.Rate > MaxRate:
-		return fmt.Errorf("rate %g: at most %d ops per second (one generator schedules every start: past that the gap between starts is shorter than scheduling one op; split the load with --shard)", s.Rate, MaxRate)
+		return settingErr("rate", s.Rate, nil, "rate %g: at most %d ops per second (one generator schedules every start: past that the gap between starts is shorter than scheduling one op; split the load with --shard)", s.Rate, MaxRate)
 	case s.Arrival != ArrivalConstant && s.Arrival != ArrivalPoisson:
-		return fmt.Errorf("arrival %q: accepted: constant, poisson", s.Arrival)
+		return settingErr("arrival", s.Arrival, nil, "arrival %q: accepted: constant, poisson", s.Arrival)
 	case s.Duration < 0:
-		return fmt.Errorf("duration %s: must not be negative", s.Duration)
+		return settingErr("duration", s.Duration, nil, "duration %s: must not be negative", s.Duration)
 	case s.Iterations < 0:
-		return fmt.Errorf("iterations %d: must not be negative", s.Iterations)
+		return settingErr("iterations", s.Iterations, nil, "iterations %d: must not be negative", s.Iterations)
 	case s.Duration == 0 && s.Iterations == 0:
-		return fmt.Errorf("duration 0 and iterations 0: set a duration (e.g. -d 10s) or a number of iterations (-n 1000)")
+		return settingErr("duration", nil, []string{"iterations"}, "duration 0 and iterations 0: set a duration (e.g. -d 10s) or a number of iterations (-n 1000)")
 	case s.Duration > 0 && s.Iterations > 0:
-		return fmt.Errorf("duration %s and iterations %d both set: give one or the other", s.Duration, s.Iterations)
+		return settingErr("duration", s.Duration, []string{"iterations"}, "duration %s and iterations %d both set: give one or the other", s.Duration, s.Iterations)
 	case s.Warmup < 0:
-		return fmt.Errorf("warmup %s: must not be negative", s.Warmup)
+		return settingErr("warmup", s.Warmup, nil, "warmup %s: must not be negative", s.Warmup)
 	case s.Count < 1:
-		return fmt.Errorf("count %d: must be at least 1", s.Count)
+		return settingErr("count", s.Count, nil, "count %d: must be at least 1", s.Count)
 	case s.Count > MaxCount:
-		return fmt.Errorf("count %d: at most %d (every run's histograms are kept until the end)", s.Count, MaxCount)
+		return settingErr("count", s.Count, nil, "count %d: at most %d (every run's histograms are kept until the end)", s.Count, MaxCount)
 	case s.Timeout < 0:
-		return fmt.Errorf("timeout %s: must be 0 (none) or positive", s.Timeout)
+		return settingErr("timeout", s.Timeout, nil, "timeout %s: must be 0 (none) or positive", s.Timeout)
 	case s.Grace < 0:
-		return fmt.Errorf("grace %s: must be positive (e.g. 2s), or 0 for the default %s", s.Grace, DefaultGrace)
+		return settingErr("grace", s.Grace, nil, "grace %s: must be positive (e.g. 2s), or 0 for the default %s", s.Grace, DefaultGrace)
 	case s.Interval < 10*time.Millisecond:
-		return fmt.Errorf("interval %s: must be at least 10ms", s.Interval)
+		return settingErr("interval", s.Interval, nil, "interval %s: must be at least 10ms", s.Interval)
 	case s.MaxErrorRate < 0 || s.MaxErrorRate > 1:
-		return fmt.Errorf("max-error-rate %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxErrorRate)
+		return settingErr("max-error-rate", s.MaxErrorRate, nil, "max-error-rate %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxErrorRate)
 	case s.MaxLate < 0 || s.MaxLate > 1:
-		return fmt.Errorf("max-late %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxLate)
+		return settingErr("max-late", s.MaxLate, nil, "max-late %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxLate)
 	}
 	return s.validateShard()
 }

@@ -73,13 +73,13 @@ func (s Settings) validateShard() error {
 	}
 	switch {
 	case sh.Count < 1:
-		return fmt.Errorf("shards %d: must be at least 1", sh.Count)
+		return settingErr("shards", sh.Count, nil, "shards %d: must be at least 1", sh.Count)
 	case sh.Index < 0 || sh.Index >= sh.Count:
-		return fmt.Errorf("shard %s: the index must be 0 to %d (shards count from 0)", sh, sh.Count-1)
+		return settingErr("shard", sh.String(), nil, "shard %s: the index must be 0 to %d (shards count from 0)", sh, sh.Count-1)
 	case s.Concurrency < sh.Count:
-		return fmt.Errorf("shard %s: concurrency %d leaves shards without a worker (give at least %d, the whole load's concurrency)", sh, s.Concurrency, sh.Count)
+		return settingErr("shard", sh.String(), []string{"concurrency"}, "shard %s: concurrency %d leaves shards without a worker (give at least %d, the whole load's concurrency)", sh, s.Concurrency, sh.Count)
 	case s.Iterations > 0 && s.Iterations < int64(sh.Count):
-		return fmt.Errorf("shard %s: iterations %d leaves shards without an op (give at least %d, the whole load's iterations)", sh, s.Iterations, sh.Count)
+		return settingErr("shard", sh.String(), []string{"iterations"}, "shard %s: iterations %d leaves shards without an op (give at least %d, the whole load's iterations)", sh, s.Iterations, sh.Count)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -266,11 +265,10 @@ func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenar
 	if err != nil {
 		return bench.Scenario{}, err
 	}
-	raw, err := r.rawParams(name, def, sc)
+	vals, err := r.resolveParams(name, def, sc)
 	if err != nil {
 		return bench.Scenario{}, err
 	}
-	raw = maps.Clone(raw)
 	specs := settingSpecs()
 	for _, s := range sets {
 		key, value, ok := strings.Cut(s, "=")
@@ -303,20 +301,15 @@ func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenar
 			}
 			return fail(fmt.Errorf("not a run setting or a param of %s (accepted: %s)", def.Name, accepted))
 		}
-		parsed, err := p.Parse(value)
-		if err == nil {
-			err = p.Validate(parsed)
-		}
-		if err != nil {
+		if vals, err = vals.With(p.Name, value); err != nil {
+			var pe *bench.ParamError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
 			return fail(err)
 		}
-		raw[key] = value
 	}
 	if err := settings.Validate(); err != nil {
-		return bench.Scenario{}, fmt.Errorf("scenario %s: %w", name, err)
-	}
-	vals, err := def.Resolve(raw)
-	if err != nil {
 		return bench.Scenario{}, fmt.Errorf("scenario %s: %w", name, err)
 	}
 	w, err := def.New(vals)

@@ -315,25 +315,19 @@ func compareConfig(f *Factory, flags *pflag.FlagSet) (*configFile, error) {
 // baselineDir resolves the baselines directory: --baseline-dir, then
 // PERFKIT_BASELINE_DIR, then the config's baseline-dir, then the default.
 func baselineDir(flags *pflag.FlagSet, cfg *configFile) (string, error) {
-	if fl := flags.Lookup("baseline-dir"); fl != nil && fl.Changed {
-		if fl.Value.String() == "" {
-			return "", errors.New("--baseline-dir: empty directory name")
-		}
-		return fl.Value.String(), nil
+	raw, o, ok := pick(flags, cfg, "baseline-dir", nil, "baseline-dir")
+	if !ok {
+		return baseline.DefaultDir, nil
 	}
-	if v := os.Getenv(envName("baseline-dir")); v != "" {
-		return v, nil
+	if s, isStr := raw.(string); isStr && s != "" {
+		return s, nil
 	}
-	if cfg != nil {
-		if cv, ok := cfg.top["baseline-dir"]; ok {
-			s, isStr := cv.raw.(string)
-			if !isStr || s == "" {
-				return "", fmt.Errorf("%s: baseline-dir: expected a directory name", cfg.where(cv.line))
-			}
-			return s, nil
-		}
+	switch o.layer {
+	case fromFlag:
+		return "", errors.New("--baseline-dir: empty directory name")
+	default:
+		return "", fmt.Errorf("%s: baseline-dir: expected a directory name", o.where)
 	}
-	return baseline.DefaultDir, nil
 }
 
 // decisionOptions resolves alpha, thresholds and --strict-env: a flag given,

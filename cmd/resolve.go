@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,22 +175,51 @@ func (r *resolver) bind(params []*paramFlag) error {
 // envSet reports whether the variable is set and not empty (viper's rule).
 func envSet(name string) bool { return os.Getenv(name) != "" }
 
-// lookupSetting returns the raw value of a run setting for a scenario
-// (sc nil: one run by workload name, without scenario keys).
-func (r *resolver) lookupSetting(key string, sc *scenarioConfig) (any, origin) {
-	if f := r.flags.Lookup(key); f != nil && f.Changed {
-		return flagRaw(f), origin{fromFlag, "--" + key}
-	}
-	if envSet(envName(key)) {
-		return r.v.Get(key), origin{fromEnv, envName(key)}
-	}
-	if sc != nil {
-		if cv, ok := sc.settings[key]; ok {
-			return cv.raw, origin{fromScenario, r.cfg.where(cv.line)}
+// pick is the one place that decides which layer sets a value (docs/design.md,
+// "Run flags"): a flag given, then a PERFKIT_* variable, then the scenario's
+// own key (scen: the scenario's settings or params; nil for none), then the
+// config file's top-level key at path (["concurrency"], or ["params", NAME]
+// for a workload param). ok is false when no layer sets it: the declared
+// default applies. A variable's value is the string as set.
+func pick(flags *pflag.FlagSet, cfg *configFile, name string, scen map[string]configValue, path ...string) (raw any, o origin, ok bool) {
+	if flags != nil {
+		if f := flags.Lookup(name); f != nil && f.Changed {
+			return flagRaw(f), origin{fromFlag, "--" + name}, true
 		}
 	}
-	if r.cfg != nil && r.v.InConfig(key) {
-		return r.v.Get(key), origin{fromConfigTop, r.cfg.where(r.cfg.top[key].line)}
+	if env := envName(name); envSet(env) {
+		return os.Getenv(env), origin{fromEnv, env}, true
+	}
+	if cv, ok := scen[name]; ok {
+		return cv.raw, origin{fromScenario, cfg.where(cv.line)}, true
+	}
+	if cfg != nil {
+		if cv, ok := cfg.top[path[0]]; ok {
+			raw := cv.raw
+			for _, k := range path[1:] {
+				m, isMap := raw.(map[string]any)
+				if !isMap {
+					return nil, origin{}, false
+				}
+				if raw, ok = m[k]; !ok {
+					return nil, origin{}, false
+				}
+			}
+			return raw, origin{fromConfigTop, cfg.where(cv.line)}, true
+		}
+	}
+	return nil, origin{}, false
+}
+
+// lookupSetting returns the raw value of a run setting for a scenario
+// (sc nil: one run by workload name, without scenario keys), or its default.
+func (r *resolver) lookupSetting(key string, sc *scenarioConfig) (any, origin) {
+	var scen map[string]configValue
+	if sc != nil {
+		scen = sc.settings
+	}
+	if raw, o, ok := pick(r.flags, r.cfg, key, scen, key); ok {
+		return raw, o
 	}
 	return r.v.Get(key), origin{fromDefault, "default"}
 }
@@ -196,27 +227,16 @@ func (r *resolver) lookupSetting(key string, sc *scenarioConfig) (any, origin) {
 // lookupParam returns the raw value of a workload param for a scenario, or
 // false when no layer sets it (the workload's default applies).
 func (r *resolver) lookupParam(p bench.Param, sc *scenarioConfig) (any, origin, bool) {
-	key := paramKey(p.Name)
-	if f := r.flags.Lookup(p.Name); f != nil && f.Changed {
-		return flagRaw(f), origin{fromFlag, "--" + p.Name}, true
-	}
-	if env := envName(p.Name); envSet(env) {
-		raw := r.v.Get(key)
-		if s, ok := raw.(string); ok && p.Kind == bench.Strings {
-			// One value per line: a list in one variable, commas kept.
-			raw = strings.Split(strings.TrimRight(s, "\n"), "\n")
-		}
-		return raw, origin{fromEnv, env}, true
-	}
+	var scen map[string]configValue
 	if sc != nil {
-		if cv, ok := sc.params[p.Name]; ok {
-			return cv.raw, origin{fromScenario, r.cfg.where(cv.line)}, true
-		}
+		scen = sc.params
 	}
-	if r.cfg != nil && r.v.InConfig(key) {
-		return r.v.Get(key), origin{fromConfigTop, r.cfg.where(r.cfg.top["params"].line)}, true
+	raw, o, ok := pick(r.flags, r.cfg, p.Name, scen, "params", p.Name)
+	if s, isStr := raw.(string); isStr && o.layer == fromEnv && p.Kind == bench.Strings {
+		// One value per line: a list in one variable, commas kept.
+		raw = strings.Split(strings.TrimRight(s, "\n"), "\n")
 	}
-	return nil, origin{}, false
+	return raw, o, ok
 }
 
 // resolveSettings merges a scenario's run settings and validates them.
@@ -243,12 +263,15 @@ func (r *resolver) resolveSettings(name string, sc *scenarioConfig) (bench.Setti
 		s.Iterations = 0
 	}
 	if err := s.Validate(); err != nil {
-		key, _, _ := strings.Cut(err.Error(), " ")
-		o, ok := origins[key]
+		var se *bench.SettingError
+		if !errors.As(err, &se) {
+			return s, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		o, ok := origins[se.Setting]
 		if !ok {
 			return s, fmt.Errorf("scenario %s: %w", name, err)
 		}
-		if key == "duration" && strings.Contains(err.Error(), "iterations") && on.layer > fromDefault {
+		if se.Setting == "duration" && slices.Contains(se.With, "iterations") && on.layer > fromDefault {
 			if od.layer == fromDefault {
 				o = on
 			} else if od.where != on.where {
@@ -260,43 +283,45 @@ func (r *resolver) resolveSettings(name string, sc *scenarioConfig) (bench.Setti
 	return s, nil
 }
 
-// resolveParams merges a scenario's workload params, checks each against its
-// declaration (naming where a bad value came from), then lets the definition
-// resolve them with defaults.
+// resolveParams merges a scenario's workload params through their layers and
+// lets the definition parse and check each, once, naming where a refused
+// value came from.
 func (r *resolver) resolveParams(name string, def *bench.Definition, sc *scenarioConfig) (bench.Values, error) {
-	raw, err := r.rawParams(name, def, sc)
+	raw, origins, err := r.rawParams(name, def, sc)
 	if err != nil {
 		return bench.Values{}, err
 	}
 	vals, err := def.Resolve(raw)
 	if err != nil {
+		var pe *bench.ParamError
+		if errors.As(err, &pe) && !pe.Unknown {
+			if o, ok := origins[pe.Param]; ok {
+				return bench.Values{}, o.wrap(name, fmt.Errorf("param %s: %w", pe.Param, pe.Err))
+			}
+		}
 		return bench.Values{}, fmt.Errorf("scenario %s: %w", name, err)
 	}
 	return vals, nil
 }
 
-// rawParams merges the params some layer sets for a scenario, each checked
-// against its declaration; params no layer sets are left out.
-func (r *resolver) rawParams(name string, def *bench.Definition, sc *scenarioConfig) (map[string]any, error) {
+// rawParams merges the params some layer sets for a scenario, unparsed, with
+// where each came from; params no layer sets are left out. A command from a
+// config file without the user's opt-in is refused here (checkExec).
+func (r *resolver) rawParams(name string, def *bench.Definition, sc *scenarioConfig) (map[string]any, map[string]origin, error) {
 	raw := map[string]any{}
+	origins := map[string]origin{}
 	for _, p := range def.Params {
 		v, o, ok := r.lookupParam(p, sc)
 		if !ok {
 			continue
 		}
 		if err := r.checkExec(p, v, o); err != nil {
-			return nil, o.wrap(name, err)
-		}
-		parsed, err := p.Parse(v)
-		if err == nil {
-			err = p.Validate(parsed)
-		}
-		if err != nil {
-			return nil, o.wrap(name, fmt.Errorf("param %s: %w", p.Name, err))
+			return nil, nil, o.wrap(name, err)
 		}
 		raw[p.Name] = v
+		origins[p.Name] = o
 	}
-	return raw, nil
+	return raw, origins, nil
 }
 
 // allowExecKey is the flag, and as PERFKIT_ALLOW_EXEC the variable, that

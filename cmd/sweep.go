@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,7 +147,7 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, err := r.rawParams(name, def, sc)
+	base, err := r.resolveParams(name, def, sc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,15 +190,20 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 		valueErr := func(err error) ([]bench.Scenario, []*bench.SweepStep, error) {
 			return fail(fmt.Errorf("sweep value %s=%s: %w", sw.param, shown, err))
 		}
+		// Each value is parsed and checked once: a setting by its spec, a
+		// param into the step's values.
 		var parsed any
+		stepVals := base
 		if spec != nil {
 			parsed, err = spec.Parse(v)
+		} else if stepVals, err = base.With(sw.param, v); err == nil {
+			parsed = stepVals.Value(sw.param)
 		} else {
-			parsed, err = param.Parse(v)
-			if err == nil {
-				err = param.Validate(parsed)
+			var pe *bench.ParamError
+			if errors.As(err, &pe) {
+				err = pe.Err
 			}
-			if err != nil && param.Kind == bench.DistKind {
+			if param.Kind == bench.DistKind {
 				err = fmt.Errorf("%w (sweep values are split on commas)", err)
 			}
 		}
@@ -215,8 +219,7 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 		}
 		seen[canon] = shown
 
-		step := bench.Scenario{Name: name, Workload: def.Name, Settings: settings}
-		stepRaw := raw
+		step := bench.Scenario{Name: name, Workload: def.Name, Settings: settings, Params: stepVals}
 		if spec != nil {
 			spec.set(&step.Settings, parsed)
 			switch sw.param {
@@ -228,13 +231,6 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 			if err := step.Settings.Validate(); err != nil {
 				return valueErr(err)
 			}
-		} else {
-			stepRaw = maps.Clone(raw)
-			stepRaw[sw.param] = v
-		}
-		step.Params, err = def.Resolve(stepRaw)
-		if err != nil {
-			return valueErr(err)
 		}
 		w, err := def.New(step.Params)
 		if err != nil {
