@@ -255,6 +255,8 @@ func (p Param) Parse(raw any) (any, error) {
 		return nil, fmt.Errorf("%s is not a bool (true or false)", quote(raw))
 	case Duration:
 		switch v := raw.(type) {
+		case time.Duration: // parsed already (a flag's value)
+			return v, nil
 		case string:
 			if v == "" {
 				return time.Duration(0), nil
@@ -270,6 +272,9 @@ func (p Param) Parse(raw any) (any, error) {
 		}
 		return nil, fmt.Errorf("%s is not a duration (e.g. 250ms, 10s, 1m)", quote(raw))
 	case DistKind:
+		if d, ok := raw.(Dist); ok { // parsed already (a flag's value)
+			return d, nil
+		}
 		s, ok := raw.(string)
 		if !ok {
 			return nil, fmt.Errorf("%s is not a distribution (e.g. 5ms, uniform:1ms..10ms, lognormal:p50=2ms,p99=20ms)", quote(raw))

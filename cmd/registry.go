@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,32 +102,83 @@ func (pf *paramFlag) register(fs *pflag.FlagSet) {
 		}
 	} else {
 		switch pf.kind {
-		case bench.Int:
-			n, _ := strconv.ParseInt(pf.def, 10, 64)
-			fs.Int64(pf.name, n, usage)
-		case bench.Bool:
-			b, _ := strconv.ParseBool(pf.def)
-			fs.Bool(pf.name, b, usage)
-		case bench.Duration:
-			d, _ := time.ParseDuration(pf.def)
-			fs.Duration(pf.name, d, usage)
 		case bench.Strings:
 			if !strings.Contains(usage, "repeat") {
 				usage += " (repeatable)"
 			}
 			fs.StringArray(pf.name, nil, usage)
-		default: // String, Float, DistKind
-			fs.String(pf.name, pf.def, usage)
+		default:
+			addParsedFlag(fs, bench.Param{Name: pf.name, Kind: pf.kind, Default: pf.def}, "", usage)
 		}
 	}
 	f := fs.Lookup(pf.name)
 	f.Annotations = map[string][]string{annotationWorkloads: slices.Clone(pf.workloads)}
 }
 
+// parsedValue is a flag whose value bench parses, once, when the flag is
+// given (bench.Param.Parse): the typed value is what the resolver passes on
+// (flagRaw), and a bad value is refused as the config file's or a variable's
+// would be ("\"abc\" is not an integer").
+type parsedValue struct {
+	p bench.Param
+	s string // as given, or the default
+	v any    // parsed; nil until given
+	// float shows a Float as "float" in --help (a rate), not as a string
+	// ("5%" accepted).
+	float bool
+}
+
+func (f *parsedValue) Set(s string) error {
+	v, err := f.p.Parse(s)
+	if err != nil {
+		return err
+	}
+	f.s, f.v = s, v
+	return nil
+}
+
+func (f *parsedValue) String() string { return f.s }
+
+// Type is the type word --help shows (pflag's own names: int64 shows as
+// "int", bool as none).
+func (f *parsedValue) Type() string {
+	switch f.p.Kind {
+	case bench.Int:
+		return "int64"
+	case bench.Bool:
+		return "bool"
+	case bench.Duration:
+		return "duration"
+	}
+	if f.float {
+		return "float64"
+	}
+	return "string" // Float ("5%"), String, Dist
+}
+
+// addParsedFlag registers p as a flag parsed by bench, its default shown
+// in --help (the default layer itself is the resolver's).
+func addParsedFlag(fs *pflag.FlagSet, p bench.Param, short, usage string) {
+	v := &parsedValue{p: p, s: p.Default}
+	fs.VarP(v, p.Name, short, usage)
+	f := fs.Lookup(p.Name)
+	switch p.Kind {
+	case bench.Bool:
+		f.NoOptDefVal = "true"
+	case bench.Duration:
+		if d, err := p.Parse(p.Default); err == nil && d == time.Duration(0) {
+			f.DefValue = "0" // --help shows no zero default, as for pflag's own durations
+		}
+	}
+}
+
 // flagRaw is a changed flag's value as a raw parameter or setting value:
 // a list for repeatable flags, otherwise the flag's string form, which
 // bench.Param.Parse reads back for every kind.
 func flagRaw(f *pflag.Flag) any {
+	if pv, ok := f.Value.(*parsedValue); ok && pv.v != nil {
+		return pv.v
+	}
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
 		return sv.GetSlice()
 	}

@@ -189,17 +189,10 @@ func addRunFlags(fl *pflag.FlagSet, params []*paramFlag) {
 // `perfkit ab` takes them too.
 func addSettingFlags(fl *pflag.FlagSet) {
 	for _, s := range settingSpecs() {
-		switch {
-		case s.floatFlag:
-			fl.Float64P(s.Name, s.short, 0, s.Help)
-		case s.Kind == bench.Int:
-			fl.Int64P(s.Name, s.short, 0, s.Help)
-		case s.Kind == bench.Duration:
-			fl.DurationP(s.Name, s.short, 0, s.Help)
-		default:
-			fl.StringP(s.Name, s.short, "", s.Help)
+		addParsedFlag(fl, s.Param, s.short, s.Help)
+		if s.floatFlag {
+			fl.Lookup(s.Name).Value.(*parsedValue).float = true
 		}
-		fl.Lookup(s.Name).DefValue = s.Default // shown in --help; the default layer is viper's
 	}
 }
 
