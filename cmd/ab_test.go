@@ -41,14 +41,17 @@ func TestABFlagsARegression(t *testing.T) {
 func TestABSameConfigIsNotARegression(t *testing.T) {
 	sandbox(t)
 	code, out, errOut := cli(t, args([]string{"ab", "fetch", "--a-set", "server-latency=2ms", "--b-set", "server-latency=2ms", "--format", "json"}, abQuick)...)
-	if code != ExitOK {
-		t.Fatalf("identical sides: exit %d, want 0\n%s%s", code, errOut, out)
-	}
 	var doc struct {
 		Counts map[string]int
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Counts["regressed"] != 0 {
-		t.Errorf("json: %v %+v\n%s", err, doc, out)
+		t.Fatalf("identical sides: exit %d, json: %v %+v\n%s%s", code, err, doc, errOut, out)
+	}
+	// On a machine other jobs load, a 150ms run may measure nothing: the gate
+	// then refuses the invalid run (exit 1), rightly. What must never happen is
+	// a regression found between identical sides.
+	if code != ExitOK && (code != ExitGate || doc.Counts["invalid"] == 0) {
+		t.Fatalf("identical sides: exit %d, want 0 (or 1 for invalid runs only)\n%s%s", code, errOut, out)
 	}
 }
 
