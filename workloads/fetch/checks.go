@@ -205,7 +205,7 @@ func (j *jsonSpec) holds(body []byte) bool {
 	r := gjson.Get(unsafe.String(unsafe.SliceData(body), len(body)), j.path)
 	switch j.op {
 	case jsonEqual:
-		return sameJSON(r, j.want)
+		return r.Exists() && sameJSON(r, j.want)
 	case jsonNotEqual:
 		return r.Exists() && !sameJSON(r, j.want)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/perfkit/perfkit/bench"
 )
@@ -183,6 +184,8 @@ func TestParseJSONSpec(t *testing.T) {
 		{`items.#(id==2).name`, `items.#(id==2).name`, jsonExists, `{"items":[{"id":2,"name":"x"}]}`, true},
 		{`items.#(id==2).name == x`, `items.#(id==2).name`, jsonEqual, `{"items":[{"id":2,"name":"x"}]}`, true},
 		{"data", "data", jsonExists, `{"data":null}`, true},
+		{"data == null", "data", jsonEqual, `{"data":null}`, true},
+		{"data == null", "data", jsonEqual, `{}`, false}, // absent is not null
 		{"data", "data", jsonExists, `not json`, false},
 		{`a == {"b":1}`, "a", jsonEqual, `{"a":{"b":1}}`, true},
 	} {
@@ -378,5 +381,26 @@ func TestTagsInResult(t *testing.T) {
 	}
 	if c := run.Counters; c["errors{login}"]+c["errors{search}"] != 40 || c["checks{json}"] != 400 || c["checks_failed{json}"] != 40 {
 		t.Errorf("counters %v", c)
+	}
+}
+
+// Checks read the response in place: judging a response allocates nothing,
+// whether it passes or fails.
+func TestChecksAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	f := build(t, map[string]any{"url": []string{"http://127.0.0.1:1/"}, "check-status": "2xx", "check-max-body-bytes": int64(1024),
+		"check-body-contains": []string{`"ok"`}, "check-body-not-contains": []string{"error"}, "check-json": []string{"ok == true", "items.# == 3"}})
+	s := start(t, f, 1, time.Second)
+	w := bench.NewTestWorker(0, s)
+	tg := &f.targets[0]
+	pass, fail := []byte(`{"ok":true,"items":[1,2,3]}`), []byte(`{"ok":false,"items":[1,2,3]}`)
+	if n := testing.AllocsPerRun(100, func() {
+		if f.done(w, tg, 200, pass) != nil || f.done(w, tg, 200, fail) == nil {
+			t.Fatal("check outcome")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations judging two responses, want 0", n)
 	}
 }
