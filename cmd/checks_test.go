@@ -65,7 +65,7 @@ func TestChecksGateExitCode(t *testing.T) {
 		t.Errorf("thresholds %+v: want check_rate failed, error_rate{login} passed", th)
 	}
 
-	if err := os.WriteFile(ConfigFileName, []byte("thresholds: [\"check_rate{json} > 80%\", \"error_rate{search} < 25%\"]\n"), 0o644); err != nil {
+	if err := os.WriteFile(ConfigFileName, []byte("thresholds: [\"check_rate{json} > 80%\", \"error_rate{search} < 25%\", \"check_rate{login:json} > 99.9%\"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errOut := cli(t, append(run, "--no-save")...); code != ExitOK {
@@ -80,5 +80,5 @@ func TestChecksGateExitCode(t *testing.T) {
 	if code != ExitUsage {
 		t.Errorf("unknown check: exit %d, want 2", code)
 	}
-	oneErrorLine(t, errOut, `check "status": workload fetch runs no such check (checks: json)`)
+	oneErrorLine(t, errOut, `check "status": workload fetch runs no such check (checks: json, login:json, search:json)`)
 }

@@ -385,11 +385,24 @@ func setupDiff(a, b map[string]string) string {
 	}
 	var diffs []string
 	for _, k := range keys {
-		if a[k] != b[k] {
-			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, orNone(a[k]), orNone(b[k])))
+		va, inA := a[k]
+		vb, inB := b[k]
+		if va != vb && !(inA != inB && zeroValue(va+vb)) {
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, orNone(va), orNone(vb)))
 		}
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// zeroValue reports whether a setting's value is its type's zero: a param
+// a newer perfkit added (a result written before it has none) is not a
+// difference while it is left unset.
+func zeroValue(v string) bool {
+	switch v {
+	case "", "[]", "0", "false", "map[]":
+		return true
+	}
+	return false
 }
 
 func orNone(s string) string {

@@ -61,3 +61,20 @@ func TestLabelledMetrics(t *testing.T) {
 		t.Error("threshold on a label neither side has: no error")
 	}
 }
+
+// A param a newer perfkit added, left unset, is no setup difference
+// against a result written before it; set, it is one.
+func TestNewParamUnsetIsNoSetupDifference(t *testing.T) {
+	s := newSynth(1)
+	a, b := s.scenario("api", 5), s.scenario("api", 5)
+	b.Params = map[string]any{"url": "http://127.0.0.1/", "check-json": []string{}, "check-status": "", "check-max-body-bytes": 0}
+	c := mustCompare(t, FromResult(result(testEnv, a), "old"), FromResult(result(testEnv, b), "new"), Options{})
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q, want none", c.Warnings)
+	}
+	b.Params["check-json"] = []string{"ok == true"}
+	c = mustCompare(t, FromResult(result(testEnv, a), "old"), FromResult(result(testEnv, b), "new"), Options{})
+	if !slices.Contains(c.Warnings, "scenario api: set up differently (old → new): params.check-json (none) → [ok == true]") {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+}

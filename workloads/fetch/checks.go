@@ -20,7 +20,8 @@ import (
 // expected set keeps its http_NNN kind), and each check counts the
 // responses it judged and those that failed it in the counters
 // checks{NAME} and checks_failed{NAME}, which alert rules and thresholds
-// read as check_rate{NAME}. Checks run in a fixed order (status, body
+// read as check_rate{NAME} (and, for a named target, also under
+// checks{TAG:NAME}: check_rate{login:json}). Checks run in a fixed order (status, body
 // size, body contains, body does not contain, JSON) and an op fails on
 // the first it fails: later checks do not judge it.
 //
@@ -265,7 +266,7 @@ func parseChecks(status string, maxBody int64, contains, notContains, jsonSpecs 
 }
 
 // checkSet is a target's checks bound to their counters and errors, as the
-// per-op path runs them. Targets with the same checks share one.
+// per-op path runs them. Targets with the same checks and tag share one.
 type checkSet struct {
 	status      *statusSet
 	statusC     checkCounters
@@ -277,10 +278,31 @@ type checkSet struct {
 	decode      *bench.KindError // decode-json: a body that is not JSON fails with it
 }
 
-// checkCounters are a check's counters and its preallocated error.
+// checkCounters are a check's counters and its preallocated error. A check
+// of a named target also counts under TAG:NAME (checks{login:json}), so
+// check_rate{login:json} reads it for that target alone.
 type checkCounters struct {
-	judged, failed bench.Counter
-	err            *bench.KindError
+	judged, failed       bench.Counter
+	tagJudged, tagFailed bench.Counter
+	perTag               bool
+	err                  *bench.KindError
+}
+
+// judge counts a response the check judged.
+func (c *checkCounters) judge(w *bench.Worker) {
+	w.Count(c.judged, 1)
+	if c.perTag {
+		w.Count(c.tagJudged, 1)
+	}
+}
+
+// fail counts a response that failed the check and returns its error.
+func (c *checkCounters) fail(w *bench.Worker) error {
+	w.Count(c.failed, 1)
+	if c.perTag {
+		w.Count(c.tagFailed, 1)
+	}
+	return c.err
 }
 
 type bodyCheck struct {
@@ -298,29 +320,35 @@ func checkCounterNames(name string) (judged, failed string) {
 	return bench.LabelCounter(bench.ChecksCounter, name), bench.LabelCounter(bench.ChecksFailedCounter, name)
 }
 
-func declareCheck(s *bench.Setup, name string, err error) checkCounters {
+func declareCheck(s *bench.Setup, name, tag string, err error) checkCounters {
 	j, f := checkCounterNames(name)
-	return checkCounters{judged: s.Counter(j), failed: s.Counter(f), err: &bench.KindError{Kind: "check_" + name, Err: err}}
+	c := checkCounters{judged: s.Counter(j), failed: s.Counter(f), err: &bench.KindError{Kind: "check_" + name, Err: err}}
+	if tag != "" {
+		j, f = checkCounterNames(tag + ":" + name)
+		c.tagJudged, c.tagFailed, c.perTag = s.Counter(j), s.Counter(f), true
+	}
+	return c
 }
 
-// bind declares the checks' counters and builds their errors.
-func (c *checkSpecs) bind(s *bench.Setup, decode *bench.KindError) *checkSet {
+// bind declares the checks' counters (also per tag, for a named target's)
+// and builds their errors.
+func (c *checkSpecs) bind(s *bench.Setup, decode *bench.KindError, tag string) *checkSet {
 	cs := &checkSet{maxBody: int(c.maxBody), decode: decode}
 	if c.status != nil {
 		cs.status = c.status
-		cs.statusC = declareCheck(s, checkStatus, fmt.Errorf("status not in %s", c.status.text))
+		cs.statusC = declareCheck(s, checkStatus, tag, fmt.Errorf("status not in %s", c.status.text))
 	}
 	if c.maxBody > 0 {
-		cs.bodySizeC = declareCheck(s, checkBodySize, fmt.Errorf("body larger than %d bytes", c.maxBody))
+		cs.bodySizeC = declareCheck(s, checkBodySize, tag, fmt.Errorf("body larger than %d bytes", c.maxBody))
 	}
 	for _, t := range c.contains {
-		cs.contains = append(cs.contains, bodyCheck{[]byte(t), declareCheck(s, checkContains, fmt.Errorf("body does not contain %q", t))})
+		cs.contains = append(cs.contains, bodyCheck{[]byte(t), declareCheck(s, checkContains, tag, fmt.Errorf("body does not contain %q", t))})
 	}
 	for _, t := range c.notContains {
-		cs.notContains = append(cs.notContains, bodyCheck{[]byte(t), declareCheck(s, checkNotContains, fmt.Errorf("body contains %q", t))})
+		cs.notContains = append(cs.notContains, bodyCheck{[]byte(t), declareCheck(s, checkNotContains, tag, fmt.Errorf("body contains %q", t))})
 	}
 	for _, j := range c.json {
-		cs.json = append(cs.json, jsonCheck{j, declareCheck(s, checkJSON, fmt.Errorf("json %s does not hold", j.text))})
+		cs.json = append(cs.json, jsonCheck{j, declareCheck(s, checkJSON, tag, fmt.Errorf("json %s does not hold", j.text))})
 	}
 	return cs
 }
@@ -330,13 +358,13 @@ func (c *checkSpecs) bind(s *bench.Setup, decode *bench.KindError) *checkSet {
 // judged it and the one it failed, if any.
 func (c *checkSet) judge(w *bench.Worker, errs *errTable, code int, body []byte) error {
 	if c.status != nil {
-		w.Count(c.statusC.judged, 1)
+		c.statusC.judge(w)
 		if !c.status.has(code) {
-			w.Count(c.statusC.failed, 1)
+			err := c.statusC.fail(w)
 			if code >= 400 {
 				return errs.status(code) // the code says more than check_status
 			}
-			return c.statusC.err
+			return err
 		}
 	} else if code >= 400 {
 		return errs.status(code)
@@ -345,30 +373,26 @@ func (c *checkSet) judge(w *bench.Worker, errs *errTable, code int, body []byte)
 		return c.decode
 	}
 	if c.maxBody > 0 {
-		if w.Count(c.bodySizeC.judged, 1); len(body) > c.maxBody {
-			w.Count(c.bodySizeC.failed, 1)
-			return c.bodySizeC.err
+		if c.bodySizeC.judge(w); len(body) > c.maxBody {
+			return c.bodySizeC.fail(w)
 		}
 	}
 	for i := range c.contains {
 		k := &c.contains[i]
-		if w.Count(k.judged, 1); !bytes.Contains(body, k.text) {
-			w.Count(k.failed, 1)
-			return k.err
+		if k.judge(w); !bytes.Contains(body, k.text) {
+			return k.fail(w)
 		}
 	}
 	for i := range c.notContains {
 		k := &c.notContains[i]
-		if w.Count(k.judged, 1); bytes.Contains(body, k.text) {
-			w.Count(k.failed, 1)
-			return k.err
+		if k.judge(w); bytes.Contains(body, k.text) {
+			return k.fail(w)
 		}
 	}
 	for i := range c.json {
 		k := &c.json[i]
-		if w.Count(k.judged, 1); !k.spec.holds(body) {
-			w.Count(k.failed, 1)
-			return k.err
+		if k.judge(w); !k.spec.holds(body) {
+			return k.fail(w)
 		}
 	}
 	return nil

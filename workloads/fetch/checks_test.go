@@ -262,6 +262,9 @@ func TestTagsLabelOpsAndErrors(t *testing.T) {
 		if l, s := counter(s, w, "errors{login}"), counter(s, w, "errors{search}"); l != 0 || s != 4 {
 			t.Errorf("errors{login} %d errors{search} %d, want 0 and 4", l, s)
 		}
+		if lj, sf := counter(s, w, "checks{login:json}"), counter(s, w, "checks_failed{search:json}"); lj != 20 || sf != 4 {
+			t.Errorf("checks{login:json} %d checks_failed{search:json} %d, want 20 and 4", lj, sf)
+		}
 	})
 }
 

@@ -58,7 +58,7 @@ func Definition() bench.Definition {
 		Help: "HTTP requests to url(s) or a targets file; no target: an embedded JSON server",
 		Params: []bench.Param{
 			{Name: "url", Kind: bench.Strings, Help: "target URL, http:// or https:// (repeat for several, used round-robin); NAME=URL or NAME:WEIGHT=URL names it (a label per name) and weights it; none: the embedded server", Redact: redactTaggedURL, Check: checkEach(checkURL)},
-			{Name: "targets", Kind: bench.String, Help: "targets file: METHOD URL lines, then Header: value lines and an @body-file line; a blank line ends a target (vegeta's http format)", Check: checkString(checkTargetsPath)},
+			{Name: "targets", Kind: bench.String, Help: "targets file: METHOD URL lines, then Header: value lines and an @body-file line; a blank line ends a target (vegeta's http format); \"> name: NAME\", \"> weight: N\" and \"> check-…: …\" lines name, weight and check a target", Check: checkString(checkTargetsPath)},
 			{Name: "method", Kind: bench.String, Default: "GET", Help: "request method for url targets (" + methodList + ")", Check: checkString(checkMethod)},
 			{Name: "header", Kind: bench.Strings, Help: `request header "Name: value" (repeatable; added to every target)`, Redact: redactHeader, Check: checkEach(checkHeader)},
 			{Name: "body", Kind: bench.String, Help: "request body; @FILE reads it from a file (for targets without their own @body)", Check: checkString(checkBody)},

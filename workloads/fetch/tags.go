@@ -235,22 +235,25 @@ func (f *fetch) bindTags(s *bench.Setup) {
 	}
 }
 
-// bindChecks builds each target's checks: the parameters' shared by every
-// target without its own.
+// bindChecks builds each target's checks: targets without checks of
+// their own share one set per tag (one in all when no target is named).
 func (f *fetch) bindChecks(s *bench.Setup) {
 	var decode *bench.KindError
 	if f.cfg.decodeJSON {
 		decode = f.errs.decode
 	}
-	global := f.cfg.checks.bind(s, decode)
+	shared := map[string]*checkSet{}
 	for i := range f.targets {
 		t := &f.targets[i]
-		if t.opts.checks.empty() {
-			t.checks = global
+		if !t.opts.checks.empty() {
+			own := f.cfg.checks.merge(t.opts.checks)
+			t.checks = own.bind(s, decode, t.opts.tag)
 			continue
 		}
-		own := f.cfg.checks.merge(t.opts.checks)
-		t.checks = own.bind(s, decode)
+		if t.checks = shared[t.opts.tag]; t.checks == nil {
+			t.checks = f.cfg.checks.bind(s, decode, t.opts.tag)
+			shared[t.opts.tag] = t.checks
+		}
 	}
 }
 
