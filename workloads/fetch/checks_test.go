@@ -233,6 +233,16 @@ func TestTaggedURLs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "name them all") {
 		t.Errorf("one url named, one not: %v", err)
 	}
+	var many []string
+	for i := range maxTags + 1 {
+		many = append(many, fmt.Sprintf("t%d=http://127.0.0.1:1/%d", i, i))
+	}
+	if err := buildErr(map[string]any{"url": many}); err == nil || !strings.Contains(err.Error(), "more than 100 target names") {
+		t.Errorf("%d names: %v", len(many), err)
+	}
+	if err := buildErr(map[string]any{"url": many[:maxTags]}); err != nil {
+		t.Errorf("%d names: %v", maxTags, err)
+	}
 	if got := redactTaggedURL("login=http://u:secret@127.0.0.1/"); strings.Contains(got, "secret") || !strings.HasPrefix(got, "login=") {
 		t.Errorf("redacted %q", got)
 	}

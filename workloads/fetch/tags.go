@@ -41,6 +41,10 @@ const (
 	maxWeightTotal = 1 << 22
 )
 
+// maxTags bounds the distinct names: each is a label, with histograms of
+// its own in every shard and interval.
+const maxTags = 100
+
 const tagHelp = "letters, digits, '_', '-' and '.', not \"op\""
 
 // validTag reports whether a tag can name a label and a counter.
@@ -147,16 +151,20 @@ func (o *targetOpts) parseOption(s string) error {
 	return nil
 }
 
-// checkTagged refuses targets of which some are named and some not: the
-// unnamed ones' latency would have no label of its own. file is the
-// targets file ("" for urls).
+// checkTagged refuses targets of which some are named and some not (the
+// unnamed ones' latency would have no label of its own), and more than
+// maxTags names. file is the targets file ("" for urls).
 func checkTagged(ts []target, file string) error {
 	i := slices.IndexFunc(ts, func(t target) bool { return t.opts.tag != "" })
 	if i < 0 {
 		return nil
 	}
+	names := map[string]bool{}
 	for _, t := range ts {
 		if t.opts.tag != "" {
+			if names[t.opts.tag] = true; len(names) > maxTags {
+				return fmt.Errorf("more than %d target names, the most a run may have (each keeps latency histograms of its own): name groups of targets, e.g. one name for every /users/ID", maxTags)
+			}
 			continue
 		}
 		if file == "" {
