@@ -11,7 +11,9 @@
 //
 // Each op counts bytes_in and bytes_out, the response and request body sizes
 // (as vegeta counts them). A failed op is counted under timeout, conn_refused,
-// conn_reset, tls, decode, http_NNN for a status code ≥ 400, or error.
+// conn_reset, tls, decode, http_NNN for a status code ≥ 400, check_NAME for
+// a failed response check (checks.go), or error. Targets may be named and
+// weighted (tags.go): a label per name.
 package fetch
 
 import (
