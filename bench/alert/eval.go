@@ -323,10 +323,23 @@ func (e Expr) eval(f *figures) (v float64, ok bool) {
 		}
 		return float64(n) / f.seconds, true
 	case kindErrorRate:
+		if e.Label != "" {
+			h := f.latency(e.Label)
+			if h == nil || h.TotalCount() == 0 {
+				return 0, false
+			}
+			return float64(f.counters[bench.LabelCounter(bench.ErrorsCounter, e.Label)]) / float64(h.TotalCount()), true
+		}
 		if f.ops == 0 {
 			return 0, false
 		}
 		return float64(f.errs) / float64(f.ops), true
+	case kindCheckRate:
+		judged := f.counters[bench.LabelCounter(bench.ChecksCounter, e.Label)]
+		if judged == 0 {
+			return 0, false
+		}
+		return 1 - float64(f.counters[bench.LabelCounter(bench.ChecksFailedCounter, e.Label)])/float64(judged), true
 	case kindCPU:
 		if f.seconds <= 0 || f.procs <= 0 {
 			return 0, false
@@ -335,7 +348,7 @@ func (e Expr) eval(f *figures) (v float64, ok bool) {
 	case kindRSS:
 		return float64(f.rss), f.rss > 0
 	case kindCounter:
-		c := float64(f.counters[e.Metric])
+		c := float64(f.counters[e.counter()])
 		if e.Unit == bench.UnitCountPerSec {
 			if f.seconds <= 0 {
 				return 0, false

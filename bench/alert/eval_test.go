@@ -330,3 +330,45 @@ func TestResourceRules(t *testing.T) {
 		t.Errorf("events %+v", got)
 	}
 }
+
+// check_rate{NAME} and error_rate{LABEL} are read from the counters a
+// workload keeps per name and label, over the window or the scenario.
+func TestLabelCounterEval(t *testing.T) {
+	h := hdrhistogram.New(1, 1e9, 3)
+	for range 200 {
+		_ = h.RecordValue(1000)
+	}
+	f := &figures{ops: 400, errs: 40, seconds: 1, counters: map[string]int64{
+		"checks{json}": 400, "checks_failed{json}": 40, "errors{login}": 10,
+	}, latency: func(key string) *hdrhistogram.Histogram {
+		if key == "login" {
+			return h
+		}
+		return nil
+	}}
+	for _, c := range []struct {
+		expr string
+		want float64
+		ok   bool
+	}{
+		{"check_rate{json} < 99.9%", 0.9, true},
+		{"check_rate{status} < 99.9%", 0, false}, // judged nothing: no data
+		{"error_rate{login} > 1%", 0.05, true},
+		{"error_rate{search} > 1%", 0, false},
+		{"errors{login} > 5", 10, true},
+		{"error_rate > 1%", 0.1, true},
+	} {
+		v, ok := MustParseExpr(c.expr).eval(f)
+		if ok != c.ok || v != c.want {
+			t.Errorf("%s: %v %v, want %v %v", c.expr, v, ok, c.want, c.ok)
+		}
+	}
+	sr := bench.ScenarioResult{Name: "api", Runs: []bench.RunResult{
+		{Ops: 1000, ElapsedNs: 1e9, Counters: map[string]int64{"checks{json}": 1000, "checks_failed{json}": 1}},
+		{Ops: 1000, ElapsedNs: 1e9, Counters: map[string]int64{"checks{json}": 1000, "checks_failed{json}": 3}},
+	}}
+	got := CheckThresholds(&sr, []Expr{MustParseExpr("check_rate{json} > 99.9%"), MustParseExpr("check_rate{json} > 99.7%")}, 1)
+	if got[0].Passed || got[0].Value != 0.998 || !got[1].Passed {
+		t.Errorf("thresholds %+v, want 99.8%%: the first failed, the second passed", got)
+	}
+}

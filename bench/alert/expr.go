@@ -14,6 +14,12 @@
 // window, or a rate with /s). A label selects the latency of one workload
 // label or phase; without one the metric covers all ops.
 //
+// Counters kept per label (bench.LabelCounter) take the label too:
+// errors{login} > 10 reads the counter "errors{login}"; error_rate{login}
+// is that counter over the ops recorded under login; check_rate{json} is
+// the share of the ops check json judged that passed it (the counters
+// checks{json} and checks_failed{json}, as fetch's response checks keep).
+//
 // Expressions are parsed and checked as data, before anything runs (like
 // k6's thresholds); names that only the workload knows (labels, counters)
 // are checked once it is set up, by the Evaluator's SetupDone.
@@ -68,12 +74,13 @@ const (
 	kindCPU                        // a share: 90% or 0.9
 	kindRSS                        // bytes: 512MiB
 	kindCounter                    // a count (100) or a rate (100/s)
+	kindCheckRate                  // a share: 99.9% or 0.999
 )
 
 // builtinMetrics are the metric names that are not counters, in the order
 // errors list them.
 func builtinMetrics() []string {
-	return []string{"throughput", "error_rate", "p50", "p75", "p90", "p95", "p99", "p999", "mean", "min", "max", "rss", "cpu"}
+	return []string{"throughput", "error_rate", "p50", "p75", "p90", "p95", "p99", "p999", "mean", "min", "max", "rss", "cpu", "check_rate"}
 }
 
 // Expr is a parsed expression: METRIC[{LABEL}] OP VALUE.
@@ -140,7 +147,25 @@ func (e Expr) key() string {
 
 // usesLatency reports whether the metric reads a latency histogram.
 func (e Expr) usesLatency() bool {
-	return e.kind == kindLatency || (e.kind == kindThroughput && e.Label != "")
+	return e.kind == kindLatency || (e.kind == kindThroughput || e.kind == kindErrorRate) && e.Label != ""
+}
+
+// takesLabel reports whether the metric may be given a {LABEL}.
+func (e Expr) takesLabel() bool {
+	switch e.kind {
+	case kindLatency, kindThroughput, kindErrorRate, kindCheckRate, kindCounter:
+		return true
+	}
+	return false
+}
+
+// counter is the name of the counter a counter metric reads: NAME, or
+// NAME{LABEL} for one kept per label.
+func (e Expr) counter() string {
+	if e.Label == "" {
+		return e.Metric
+	}
+	return bench.LabelCounter(e.Metric, e.Label)
 }
 
 type parser struct {
@@ -200,10 +225,13 @@ func (p *parser) parse() (Expr, error) {
 			return e, p.fail(p.pos, "expected } to close the label opened at column %d", open+1)
 		}
 		p.pos++
-		if !e.usesLatency() {
-			return e, p.fail(open, "%s takes no label (labels select latency: p99{LABEL}, mean{LABEL}, throughput{LABEL})", e.Metric)
+		if !e.takesLabel() {
+			return e, p.fail(open, "%s takes no label (labels select latency: p99{LABEL}, mean{LABEL}, throughput{LABEL}, error_rate{LABEL}; check_rate{CHECK}; a counter kept per label: errors{LABEL})", e.Metric)
 		}
 		p.skipSpace()
+	}
+	if e.kind == kindCheckRate && e.Label == "" {
+		return e, p.fail(start, "check_rate needs a check's name: check_rate{NAME}, e.g. check_rate{json} < 99.9%%")
 	}
 	opAt := p.pos
 	switch rest := p.src[p.pos:]; {
@@ -250,6 +278,8 @@ func (e *Expr) classify() error {
 		e.kind, e.Unit = kindThroughput, bench.UnitPerSecond
 	case "error_rate":
 		e.kind, e.Unit = kindErrorRate, bench.UnitRatio
+	case "check_rate":
+		e.kind, e.Unit = kindCheckRate, bench.UnitRatio
 	case "mean", "min", "max":
 		e.kind, e.Unit = kindLatency, bench.UnitNanoseconds
 	case "rss":
@@ -296,7 +326,7 @@ func (k kind) example() string {
 		return "a duration such as 50ms, 2ms, 1.5s"
 	case kindThroughput:
 		return "ops per second such as 500/s"
-	case kindErrorRate, kindCPU:
+	case kindErrorRate, kindCPU, kindCheckRate:
 		return "a percentage such as 1% (or a fraction, 0.01)"
 	case kindRSS:
 		return "a size such as 512MiB, 2GiB"
@@ -325,7 +355,7 @@ func (e *Expr) parseValue(s string) error {
 		if v, err = number(strings.TrimSuffix(s, "/s")); err != nil {
 			return fmt.Errorf("not a rate (%s)", e.kind.example())
 		}
-	case kindErrorRate, kindCPU:
+	case kindErrorRate, kindCPU, kindCheckRate:
 		if v, err = share(s); err != nil {
 			return fmt.Errorf("%v (%s)", err, e.kind.example())
 		}
@@ -404,15 +434,23 @@ func size(s string) (float64, error) {
 // Check reports whether a scenario produces the expression's metric and
 // label, naming what it does produce when not.
 func (e Expr) Check(info *bench.ScenarioInfo) error {
+	counters := "records no counters"
+	if len(info.Counters) > 0 {
+		counters = "counters: " + strings.Join(info.Counters, ", ")
+	}
 	switch {
 	case e.kind == kindCounter:
-		if !slices.Contains(info.Counters, e.Metric) {
-			counters := "records no counters"
-			if len(info.Counters) > 0 {
-				counters = "counters: " + strings.Join(info.Counters, ", ")
-			}
+		if !slices.Contains(info.Counters, e.counter()) {
 			return fmt.Errorf("unknown metric %q: not a built-in metric (%s) nor a counter of workload %s (%s)",
-				e.Metric, strings.Join(builtinMetrics(), ", "), info.Workload, counters)
+				e.counter(), strings.Join(builtinMetrics(), ", "), info.Workload, counters)
+		}
+	case e.kind == kindCheckRate:
+		if !slices.Contains(info.Counters, bench.LabelCounter(bench.ChecksCounter, e.Label)) {
+			return fmt.Errorf("check %q: workload %s runs no such check (checks: %s)", e.Label, info.Workload, labelsOf(info.Counters, bench.ChecksCounter))
+		}
+	case e.kind == kindErrorRate && e.Label != "":
+		if !slices.Contains(info.Counters, bench.LabelCounter(bench.ErrorsCounter, e.Label)) {
+			return fmt.Errorf("error_rate{%s}: workload %s does not count errors of label %q (labels it does: %s)", e.Label, info.Workload, e.Label, labelsOf(info.Counters, bench.ErrorsCounter))
 		}
 	case e.Label != "":
 		if !slices.Contains(info.LatencyKeys, e.Label) {
@@ -420,4 +458,19 @@ func (e Expr) Check(info *bench.ScenarioInfo) error {
 		}
 	}
 	return nil
+}
+
+// labelsOf lists the labels a counter is kept for, from the counters
+// NAME{LABEL} among counters ("none" when there are none).
+func labelsOf(counters []string, name string) string {
+	var out []string
+	for _, c := range counters {
+		if l, ok := strings.CutPrefix(c, name+"{"); ok && strings.HasSuffix(l, "}") {
+			out = append(out, strings.TrimSuffix(l, "}"))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }

@@ -69,7 +69,9 @@ func TestParseExprErrors(t *testing.T) {
 		{"p99 > -5ms", "must not be negative"},
 		{"p99{l2_hit > 2ms", "column 12: expected } to close the label opened at column 4"},
 		{"p99{} > 2ms", "column 5: expected a label name"},
-		{"error_rate{x} > 1%", "column 11: error_rate takes no label"},
+		{"rss{x} > 1GiB", "column 4: rss takes no label"},
+		{"check_rate < 99%", "column 1: check_rate needs a check's name"},
+		{"check_rate{json} < 101%", "must be at most 100%"},
 		{"error_rate > 150%", "must be at most 100%"},
 		{"throughput < fast/s", "not a rate"},
 		{"rss > lots", "not a size"},
@@ -108,6 +110,47 @@ func TestExprCheck(t *testing.T) {
 	for in, want := range bad {
 		err := MustParseExpr(in).Check(info)
 		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", in, err, want)
+		}
+	}
+}
+
+// Counters kept per label: errors{login}, error_rate{login} and
+// check_rate{json} parse, and are checked against the counters a workload
+// declares.
+func TestLabelCounterExprs(t *testing.T) {
+	info := &bench.ScenarioInfo{Workload: "fetch",
+		Counters:    []string{"bytes_in", "errors{login}", "errors{search}", "checks{json}", "checks_failed{json}"},
+		LatencyKeys: []string{"login", "search", "op"}}
+	for _, ok := range []string{"errors{login} > 10", "error_rate{search} > 1%", "check_rate{json} < 99.9%", "error_rate > 1%", "errors{login} > 2/s"} {
+		e, err := ParseExpr(ok)
+		if err != nil {
+			t.Errorf("%q: %v", ok, err)
+			continue
+		}
+		if err := e.Check(info); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	bad := map[string]string{
+		"check_rate{status} < 99%": `check "status": workload fetch runs no such check (checks: json)`,
+		"error_rate{home} > 1%":    `does not count errors of label "home" (labels it does: login, search)`,
+		"errors{home} > 1":         `unknown metric "errors{home}"`,
+		"check_rate{json} < 99%x":  "",
+	}
+	for in, want := range bad {
+		e, err := ParseExpr(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("%q: parsed", in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		if err := e.Check(info); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %q", in, err, want)
 		}
 	}

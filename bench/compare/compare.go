@@ -125,7 +125,7 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 		if bad := invalidRuns(*sn); len(bad) > 0 {
 			invalid[so.Name] = stats.InvalidRuns(so.Name, len(bad), len(sn.Runs), runReasons(bad))
 		}
-		for _, m := range unionMetrics(old, new) {
+		for _, m := range append(unionMetrics(old, new), namedLabelled(rules, old, new)...) {
 			inOld, inNew := measures(so, m.Name), measures(*sn, m.Name)
 			if !inOld && !inNew {
 				continue
@@ -385,11 +385,24 @@ func setupDiff(a, b map[string]string) string {
 	}
 	var diffs []string
 	for _, k := range keys {
-		if a[k] != b[k] {
-			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, orNone(a[k]), orNone(b[k])))
+		va, inA := a[k]
+		vb, inB := b[k]
+		if va != vb && !(inA != inB && zeroValue(va+vb)) {
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, orNone(va), orNone(vb)))
 		}
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// zeroValue reports whether a setting's value is its type's zero: a param
+// a newer perfkit added (a result written before it has none) is not a
+// difference while it is left unset.
+func zeroValue(v string) bool {
+	switch v {
+	case "", "[]", "0", "false", "map[]":
+		return true
+	}
+	return false
 }
 
 func orNone(s string) string {
@@ -403,6 +416,9 @@ func orNone(s string) string {
 // name: "p999" is "p99.9", and Go units are tidied as benchfmt does
 // ("ns/op" is "sec/op", "MB/s" is "B/s").
 func CanonicalMetric(name string) string {
+	if base, label := splitLabel(name); label != "" {
+		return bench.LabelCounter(CanonicalMetric(base), label)
+	}
 	if name == "p999" {
 		return P999
 	}
@@ -429,6 +445,9 @@ func checkRules(rules stats.Thresholds, old, new *Source) (stats.Thresholds, []s
 		orig := r
 		r.Metric = CanonicalMetric(r.Metric)
 		m, ok := known[r.Metric]
+		if !ok {
+			m, ok = labelledMetric(r.Metric, old, new)
+		}
 		if !ok {
 			return nil, nil, fmt.Errorf("threshold %s: unknown metric %q (metrics: %s)", orig, orig.Metric, strings.Join(metricNames(old, new), ", "))
 		}

@@ -87,6 +87,9 @@ type Source struct {
 	Scenarios []Scenario
 	// Warnings are about reading the source (a unit of unknown direction).
 	Warnings []string
+	// Labelled are the per-label metrics the runs hold values of
+	// (p99{login}), compared only when a threshold names one (labels.go).
+	Labelled []Metric
 }
 
 // Load reads a perfkit result or Go benchmark text from path, telling them
@@ -195,6 +198,11 @@ func FromResult(r *bench.Result, label string) *Source {
 			}
 			for k := range rn.Values {
 				present[k] = true
+			}
+			for _, m := range labelledValues(&sr, &run, rn.Values) {
+				if !slices.ContainsFunc(src.Labelled, func(o Metric) bool { return o.Name == m.Name }) {
+					src.Labelled = append(src.Labelled, m)
+				}
 			}
 			sc.Runs = append(sc.Runs, rn)
 		}

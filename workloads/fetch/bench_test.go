@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -90,4 +91,79 @@ func benchParallel(b *testing.B, params map[string]any) {
 	}
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "req/cpu-s")
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+}
+
+// BenchmarkOpChecks is BenchmarkOp with response checks and tags, beside
+// none: the per-op cost of each (the raw server answers {"ok":true}).
+// Checks read the body already in memory; none allocates.
+func BenchmarkOpChecks(b *testing.B) {
+	url := newRawServer(b) + "/"
+	for _, c := range []struct {
+		name  string
+		extra map[string]any
+	}{
+		{"none", nil},
+		{"status", map[string]any{"check-status": "200"}},
+		{"contains", map[string]any{"check-body-contains": []string{`"ok"`}}},
+		{"json", map[string]any{"check-json": []string{"ok == true"}}},
+		{"all", map[string]any{"check-status": "2xx", "check-max-body-bytes": int64(1024),
+			"check-body-contains": []string{`"ok"`}, "check-body-not-contains": []string{"error"}, "check-json": []string{"ok == true"}}},
+		{"tagged", map[string]any{"url": []string{"a:3=" + url + "a", "b=" + url + "b"}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := map[string]any{"url": []string{url}}
+			for k, v := range c.extra {
+				p[k] = v
+			}
+			f := build(b, p)
+			s := start(b, f, 1, 10*time.Second)
+			w := bench.NewTestWorker(0, s)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			if _, err := f.Op(ctx, w); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := f.Op(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkJudge is the checks alone on a response already read: what
+// they add to an op, without the round trip's noise.
+func BenchmarkJudge(b *testing.B) {
+	body := []byte(`{"ok":true,"user":{"id":42,"name":"alice"},"items":[1,2,3],"padding":"` + strings.Repeat("x", 120) + `"}`)
+	for _, c := range []struct {
+		name  string
+		extra map[string]any
+	}{
+		{"none", nil},
+		{"status", map[string]any{"check-status": "200"}},
+		{"contains", map[string]any{"check-body-contains": []string{`"name":"alice"`}}},
+		{"json", map[string]any{"check-json": []string{"user.name == alice"}}},
+		{"all", map[string]any{"check-status": "2xx", "check-max-body-bytes": int64(1024),
+			"check-body-contains": []string{`"ok"`}, "check-body-not-contains": []string{"error"}, "check-json": []string{"user.name == alice", "items.# == 3"}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := map[string]any{"url": []string{"http://127.0.0.1:1/"}}
+			for k, v := range c.extra {
+				p[k] = v
+			}
+			f := build(b, p)
+			s := start(b, f, 1, time.Second)
+			w := bench.NewTestWorker(0, s)
+			t := &f.targets[0]
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.done(w, t, 200, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -11,7 +11,9 @@
 //
 // Each op counts bytes_in and bytes_out, the response and request body sizes
 // (as vegeta counts them). A failed op is counted under timeout, conn_refused,
-// conn_reset, tls, decode, http_NNN for a status code ≥ 400, or error.
+// conn_reset, tls, decode, http_NNN for a status code ≥ 400, check_NAME for
+// a failed response check (checks.go), or error. Targets may be named and
+// weighted (tags.go): a label per name.
 package fetch
 
 import (
@@ -57,8 +59,8 @@ func Definition() bench.Definition {
 		Name: Name,
 		Help: "HTTP requests to url(s) or a targets file; no target: an embedded JSON server",
 		Params: []bench.Param{
-			{Name: "url", Kind: bench.Strings, Help: "target URL, http:// or https:// (repeat for several, used round-robin); none: the embedded server", Redact: redactURL, Check: checkEach(checkURL)},
-			{Name: "targets", Kind: bench.String, Help: "targets file: METHOD URL lines, then Header: value lines and an @body-file line; a blank line ends a target (vegeta's http format)", Check: checkString(checkTargetsPath)},
+			{Name: "url", Kind: bench.Strings, Help: "target URL, http:// or https:// (repeat for several, used round-robin); NAME=URL or NAME:WEIGHT=URL names it (a label per name) and weights it; none: the embedded server", Redact: redactTaggedURL, Check: checkEach(checkURL)},
+			{Name: "targets", Kind: bench.String, Help: "targets file: METHOD URL lines, then Header: value lines and an @body-file line; a blank line ends a target (vegeta's http format); \"> name: NAME\", \"> weight: N\" and \"> check-…: …\" lines name, weight and check a target", Check: checkString(checkTargetsPath)},
 			{Name: "method", Kind: bench.String, Default: "GET", Help: "request method for url targets (" + methodList + ")", Check: checkString(checkMethod)},
 			{Name: "header", Kind: bench.Strings, Help: `request header "Name: value" (repeatable; added to every target)`, Redact: redactHeader, Check: checkEach(checkHeader)},
 			{Name: "body", Kind: bench.String, Help: "request body; @FILE reads it from a file (for targets without their own @body)", Check: checkString(checkBody)},
@@ -69,6 +71,11 @@ func Definition() bench.Definition {
 			{Name: "payload-bytes", Kind: bench.Int, Default: fmt.Sprint(DefaultPayloadBytes), Help: "embedded server: size of the JSON document it serves", Check: checkPayloadBytes},
 			{Name: "server-latency", Kind: bench.DistKind, Default: "0s", Help: "embedded server: latency added to each response (e.g. lognormal:p50=2ms,p99=20ms)"},
 			{Name: "server-error-rate", Kind: bench.Float, Default: "0", Help: "embedded server: share of responses that are 500s (e.g. 0.05 or 5%)", Check: checkErrorRate},
+			{Name: "check-status", Kind: bench.String, Help: "response check: expected status codes, e.g. 200,204 or 2xx,404 or 200-299 (default: below 400 succeeds); others fail as check_status (≥ 400: http_NNN)", Check: checkString(checkStatusSpec)},
+			{Name: "check-body-contains", Kind: bench.Strings, Help: "response check: the body contains this text, else kind check_body_contains (repeatable)", Check: checkEach(checkNonEmpty("check-body-contains"))},
+			{Name: "check-body-not-contains", Kind: bench.Strings, Help: "response check: the body does not contain this text, else kind check_body_not_contains (repeatable)", Check: checkEach(checkNonEmpty("check-body-not-contains"))},
+			{Name: "check-json", Kind: bench.Strings, Help: `response check on the JSON body: PATH (exists), PATH == VALUE or PATH != VALUE (gjson paths: "ok == true", "items.#"), else kind check_json (repeatable)`, Check: checkEach(checkJSONSpec)},
+			{Name: "check-max-body-bytes", Kind: bench.Int, Default: "0", Help: "response check: a body larger than this fails as check_body_size (0: no limit)", Check: checkMaxBody},
 		},
 		Memory: memory,
 		New: func(v bench.Values) (bench.Workload, error) {
@@ -127,6 +134,9 @@ type config struct {
 	payloadBytes    int
 	serverLatency   bench.Dist
 	serverErrorRate float64
+
+	checks checkSpecs // response checks of every target (see checks.go)
+	order  []int32    // weighted order of targets; nil: round-robin (see tags.go)
 }
 
 // target is one request the workload sends, round-robin with the others.
@@ -135,6 +145,7 @@ type target struct {
 	url     *url.URL
 	headers []header
 	body    []byte
+	opts    targetOpts // tag, weight, own checks (see tags.go)
 }
 
 type header struct{ name, value string }
@@ -192,12 +203,19 @@ func newConfig(v bench.Values) (config, error) {
 		}
 		cfg.method, cfg.headers, cfg.body = m, globals, body
 		for _, s := range urls {
-			u, err := parseURL(s)
+			opts, raw, err := splitTaggedURL(s)
 			if err != nil {
 				return config{}, fmt.Errorf("param url: %w", err)
 			}
-			cfg.targets = append(cfg.targets, target{method: m, url: u, headers: globals, body: body})
+			u, err := parseURL(raw)
+			if err != nil {
+				return config{}, fmt.Errorf("param url: %w", err)
+			}
+			cfg.targets = append(cfg.targets, target{method: m, url: u, headers: globals, body: body, opts: opts})
 		}
+	}
+	if err := cfg.checkTargets(v, file); err != nil {
+		return config{}, err
 	}
 	return cfg, nil
 }
@@ -316,7 +334,13 @@ func checkPayloadBytes(v any) error {
 
 func checkErrorRate(v any) error { return bench.CheckRatio("server-error-rate")(v) }
 
-func checkURL(s string) error    { _, err := parseURL(s); return err }
+func checkURL(s string) error {
+	_, raw, err := splitTaggedURL(s)
+	if err == nil {
+		_, err = parseURL(raw)
+	}
+	return err
+}
 func checkMethod(s string) error { _, err := parseMethod(s); return err }
 func checkHeader(s string) error { _, err := parseHeader(s); return err }
 

@@ -24,7 +24,9 @@ import (
 //
 // A target is a "METHOD URL" line, then its "Name: value" headers and at most
 // one "@FILE" body line (relative paths are relative to the targets file). A
-// blank line, or the next "METHOD URL" line, ends a target.
+// blank line, or the next "METHOD URL" line, ends a target. Lines starting
+// with ">" are perfkit's own options of the target: its name, weight and
+// response checks (see tags.go).
 
 // syntaxError is a targets file error positioned at a line.
 type syntaxError struct {
@@ -81,6 +83,15 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 		case strings.HasPrefix(s, "#"):
 			continue
 		}
+		if opt, ok := strings.CutPrefix(s, ">"); ok {
+			if cur == nil {
+				return nil, bad(fmt.Errorf("option line %q before a request line: options follow their target's \"METHOD URL\"", s))
+			}
+			if err := cur.opts.parseOption(opt); err != nil {
+				return nil, bad(err)
+			}
+			continue
+		}
 		if cur == nil || looksLikeRequestLine(s) {
 			t, err := parseRequestLine(s)
 			if err != nil {
@@ -89,6 +100,7 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 			if len(ts) == maxTargets {
 				return nil, bad(fmt.Errorf("more than %d targets, the most a targets file may have (all are held in memory)", maxTargets))
 			}
+			t.opts.line = line
 			ts = append(ts, t)
 			cur = &ts[len(ts)-1]
 			continue

@@ -3,7 +3,6 @@ package fetch
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -20,6 +19,8 @@ type fetch struct {
 
 	// Set by Setup.
 	targets  []preparedTarget
+	order    []int32 // cfg.order: the weighted order of targets, or nil
+	cycle    int     // len(order), or len(targets) without weights
 	bytesIn  bench.Counter
 	bytesOut bench.Counter
 	h1       *h1Client // nil with http2
@@ -38,6 +39,9 @@ type preparedTarget struct {
 	head       bool   // a HEAD request: the response has no body
 	closeConn  bool   // Connection: close (keepalive=false)
 	retryStale bool   // may be sent again on a stale keep-alive connection
+
+	tagState           // label and error counter of a named target (tags.go)
+	checks   *checkSet // response checks (checks.go)
 }
 
 // worker is the per-worker state kept in bench.Worker.State: the
@@ -88,6 +92,12 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 	for i, t := range targets {
 		f.targets[i] = preparedTarget{target: t, uri: t.url.String()}
 	}
+	f.bindTags(s)
+	f.bindChecks(s)
+	f.order, f.cycle = f.cfg.order, len(f.targets)
+	if f.order != nil {
+		f.cycle = len(f.order)
+	}
 	if f.cfg.http2 {
 		f.h2 = newH2Client(f.cfg, conc, f.targets)
 	} else {
@@ -135,41 +145,40 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 		st = f.newWorker(w.ID)
 		w.State = st
 	}
-	i := st.next
-	if st.next++; st.next == len(f.targets) {
-		st.next = 0
-	}
+	i := f.pick(st)
 	t := &f.targets[i]
+	var err error
 	if f.h2 != nil {
-		return 0, f.op2(ctx, w, st, i)
+		err = f.op2(ctx, w, st, i)
+	} else {
+		err = f.op1(ctx, w, t)
 	}
+	return t.recordTag(w, err), err
+}
 
+// op1 is Op over fasthttp (HTTP/1.1).
+func (f *fetch) op1(ctx context.Context, w *bench.Worker, t *preparedTarget) error {
 	dl, _ := ctx.Deadline()
 	resp, err := f.h1.do(f.h1.hosts[t.host], t, dl)
 	if err != nil {
-		return 0, f.errs.classify(err)
+		return f.errs.classify(err)
 	}
 	err = f.done(w, t, resp.StatusCode(), resp.Body())
 	fasthttp.ReleaseResponse(resp)
-	return 0, err
+	return err
 }
 
-// done counts a response's bytes and reports its status and, with
-// decode-json, whether its body is JSON.
+// done counts a response's bytes and runs the target's checks: by
+// default, a status ≥ 400 fails and, with decode-json, a body that is not
+// JSON.
 func (f *fetch) done(w *bench.Worker, t *preparedTarget, code int, body []byte) error {
 	w.Count(f.bytesOut, int64(len(t.body)))
 	w.Count(f.bytesIn, int64(len(body)))
-	if code >= 400 {
-		return f.errs.status(code)
-	}
-	if f.cfg.decodeJSON && !json.Valid(body) {
-		return f.errs.decode
-	}
-	return nil
+	return t.checks.judge(w, f.errs, code, body)
 }
 
 func (f *fetch) newWorker(id int) *worker {
-	return &worker{next: id % len(f.targets)}
+	return &worker{next: id % f.cycle}
 }
 
 // op2 is Op over net/http (HTTP/2). It allocates (net/http does per request);
