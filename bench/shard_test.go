@@ -143,7 +143,12 @@ func TestStartAtAlignsTheMeasuredWindow(t *testing.T) {
 	}))
 	for i, run := range res.Runs {
 		want := at.Add(time.Duration(i) * (warmup + duration))
-		if d := run.StartedAt.Sub(want); d < 0 || d > 20*time.Millisecond {
+		// Never early; late by no more than the warmup's slack. A run that
+		// ignored StartAt would start 200ms early; one that aligned only its
+		// first run would be off by the warmup for the second. A machine that
+		// does not keep up makes a run late (157ms seen at load 18), which is
+		// the documented behaviour, not a failure.
+		if d := run.StartedAt.Sub(want); d < 0 || d >= warmup {
 			t.Errorf("run %d started measuring at %s, want %s (off by %s)", i, run.StartedAt, want, d)
 		}
 	}
