@@ -1,6 +1,7 @@
 package trend
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -195,5 +196,20 @@ func TestBestSplitMatchesDefinition(t *testing.T) {
 	}
 	if tau != bestT || math.Abs(q-bestQ) > 1e-9 {
 		t.Fatalf("bestSplit = %d, %v; by definition %d, %v", tau, q, bestT, bestQ)
+	}
+}
+
+// The cost of a line with one real step (every permutation is run for it;
+// the final test, which finds nothing, usually stops early).
+func BenchmarkDetect(b *testing.B) {
+	for _, n := range []int{60, 200, 400} {
+		xs := stepSeries(seeded(1), n, n/2, 0.10, 0.03)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Detect(xs, Options{Rand: seeded(2)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

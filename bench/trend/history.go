@@ -6,8 +6,10 @@ import (
 	"hash/fnv"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/perfkit/perfkit/bench"
@@ -223,11 +225,26 @@ func Analyze(name string, points []Point, opts AnalyzeOptions) (*Analysis, error
 			}
 		}
 	}
-	for _, k := range order {
+	// Series are independent, each with its own random source: detect them
+	// in parallel, keep them in order.
+	found := make([][]ChangePoint, len(order))
+	errs := make([]error, len(order))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, k := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d := det
+			d.Rand = rand.New(rand.NewPCG(opts.Seed, keyHash(k)))
+			found[i], errs[i] = Detect(byKey[k].Values, d)
+		}()
+	}
+	wg.Wait()
+	for i, k := range order {
 		s := byKey[k]
-		d := det
-		d.Rand = rand.New(rand.NewPCG(opts.Seed, keyHash(k)))
-		cps, err := Detect(s.Values, d)
+		cps, err := found[i], errs[i]
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
