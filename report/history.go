@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfkit/perfkit/bench/compare"
 	"github.com/perfkit/perfkit/bench/stats"
 	"github.com/perfkit/perfkit/bench/trend"
 )
@@ -73,7 +72,7 @@ func pointLabel(a *trend.Analysis, i int) string {
 
 // headline are the metrics the points table shows, in its column order.
 var headline = []struct{ metric, title string }{
-	{compare.Throughput, "THROUGHPUT"}, {compare.P50, "P50"}, {compare.P99, "P99"}, {compare.ErrorRate, "ERRORS"},
+	{"throughput", "THROUGHPUT"}, {"p50", "P50"}, {"p99", "P99"}, {"error_rate", "ERRORS"},
 }
 
 // pointValues maps scenario → metric → point → value.
@@ -92,10 +91,11 @@ func pointValues(a *trend.Analysis) map[string]map[string]map[int]float64 {
 	return out
 }
 
-func unitOf(metric string) string {
-	for _, m := range compare.PerfkitMetrics() {
-		if m.Name == metric {
-			return m.Unit
+// unitOf is the unit of a metric's series in a.
+func unitOf(a *trend.Analysis, metric string) string {
+	for _, s := range a.Series {
+		if s.Metric == metric {
+			return s.Unit
 		}
 	}
 	return ""
@@ -122,7 +122,7 @@ func writeHistoryText(w io.Writer, a *trend.Analysis, md bool) error {
 			for _, h := range headline {
 				cell := "-"
 				if v, ok := vals[sc.Name][h.metric][i]; ok {
-					cell = Value(v, unitOf(h.metric))
+					cell = Value(v, unitOf(a, h.metric))
 				}
 				row = append(row, cell)
 			}

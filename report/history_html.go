@@ -80,7 +80,7 @@ func historyChart(a *trend.Analysis, s trend.Series) lineChart {
 		},
 		yMin0: true,
 	}
-	vals := lineSeries{name: s.Metric, color: chartPalette[0]}
+	vals := lineSeries{name: "median of the point's runs", color: chartPalette[0]}
 	for i, p := range s.Index {
 		vals.pts = append(vals.pts, chartPoint{x: float64(p + 1), y: s.Values[i]})
 	}

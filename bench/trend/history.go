@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,9 +36,13 @@ type Point struct {
 	Result *bench.Result
 }
 
-// Label names the point in tables: its commit, else "#i" (1-based).
+// label names point i (0-based) in messages: "13 (2ba1d58fa031)", or "13"
+// without a commit.
 func (p Point) label(i int) string {
-	return cmp.Or(p.Commit, fmt.Sprintf("#%d", i+1))
+	if p.Commit == "" {
+		return strconv.Itoa(i + 1)
+	}
+	return fmt.Sprintf("%d (%s)", i+1, p.Commit)
 }
 
 // CommitOf is a result's commit as history shows it: 12 hex digits, with
@@ -201,7 +206,7 @@ func Analyze(name string, points []Point, opts AnalyzeOptions) (*Analysis, error
 			}
 			if prev, ok := setups[sc.Name]; ok {
 				if d := setupDiff(prev, setupOf(p.Result.Scenarios[si])); d != "" {
-					a.Warnings = append(a.Warnings, fmt.Sprintf("scenario %s: set up differently from %s on: %s", sc.Name, p.label(pi), d))
+					a.Warnings = append(a.Warnings, fmt.Sprintf("scenario %s: set up differently from point %s on: %s", sc.Name, p.label(pi), d))
 				}
 			}
 			setups[sc.Name] = setupOf(p.Result.Scenarios[si])
