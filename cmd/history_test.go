@@ -58,6 +58,11 @@ func TestHistoryCheckRealRuns(t *testing.T) {
 		t.Errorf("the listing shows no recent regression:\n%s", out)
 	}
 	t.Logf("history main --check after the slowdown:\n%s", out)
+	if code, _, errOut := cli(t, "history", "main", "--format", "html", "-o", "history.html"); code != ExitOK {
+		t.Errorf("history --format html -o: exit %d: %s", code, errOut)
+	} else if page, err := os.ReadFile("history.html"); err != nil || !strings.Contains(string(page), `class="mark"`) {
+		t.Errorf("history.html: %v; want a page with the change points marked", err)
+	}
 	if _, err := os.Stat(filepath.Join(".perfkit", "baselines", "main.json")); err == nil {
 		t.Error("--append wrote the baseline itself")
 	}

@@ -183,7 +183,7 @@ func changeCell(c trend.Change) string {
 func historyNotes(a *trend.Analysis) []string {
 	notes := []string{
 		fmt.Sprintf("values are medians of each point's valid runs; change points by E-divisive means (Matteson & James 2014), each kept when its permutation test (%d permutations) gives p ≤ %s; segments of at least %d points",
-			a.Permutations, strconv.FormatFloat(a.Alpha, 'g', -1, 64), a.MinSize),
+			a.Permutations, strconv.FormatFloat(a.Significance, 'g', -1, 64), a.MinSize),
 		"CHANGE is the median after against the median before, with its interval; VERDICT holds it against the metric's threshold and direction, as compare does",
 	}
 	for _, wn := range a.Warnings {
@@ -201,7 +201,7 @@ func orDash(s string) string {
 
 type historyJSON struct {
 	Name         string              `json:"name"`
-	Alpha        float64             `json:"alpha"`
+	Significance float64             `json:"significance"`
 	Permutations int                 `json:"permutations"`
 	MinSize      int                 `json:"min_size"`
 	Recent       int                 `json:"recent"`
@@ -252,7 +252,7 @@ type historyRegression struct {
 // writeHistoryJSON writes the line as indented JSON; points are numbered
 // from 1, as tables show them.
 func writeHistoryJSON(w io.Writer, a *trend.Analysis) error {
-	j := historyJSON{Name: a.Name, Alpha: a.Alpha, Permutations: a.Permutations, MinSize: a.MinSize, Recent: a.Recent,
+	j := historyJSON{Name: a.Name, Significance: a.Significance, Permutations: a.Permutations, MinSize: a.MinSize, Recent: a.Recent,
 		Points: []historyPointJSON{}, Series: []historySeriesJSON{}, Regressions: []historyRegression{}, Warnings: nonNil(a.Warnings)}
 	for i, p := range a.Points {
 		j.Points = append(j.Points, historyPointJSON{Point: i + 1, SavedAt: p.Saved.UTC(), Commit: p.Commit, Path: p.Path, ID: p.Result.ID})

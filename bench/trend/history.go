@@ -126,8 +126,9 @@ type Analysis struct {
 	Series []Series
 	// Recent is the window of the check, in points.
 	Recent int
-	// Alpha is the permutation test's level; Permutations its count.
-	Alpha        float64
+	// Significance is the permutation test's level; Permutations its
+	// count; MinSize the fewest points of a segment.
+	Significance float64
 	Permutations int
 	MinSize      int
 	// Warnings are about the line as a whole: set-ups that changed.
@@ -184,7 +185,7 @@ func Analyze(name string, points []Point, opts AnalyzeOptions) (*Analysis, error
 	if recent < 1 {
 		return nil, fmt.Errorf("recent %d: accepted: 1 or more points", opts.Recent)
 	}
-	a := &Analysis{Name: name, Points: points, Recent: recent, Alpha: det.Alpha, Permutations: det.Permutations, MinSize: det.MinSize}
+	a := &Analysis{Name: name, Points: points, Recent: recent, Significance: det.Alpha, Permutations: det.Permutations, MinSize: det.MinSize}
 	rules := make(stats.Thresholds, len(opts.Thresholds))
 	for i, r := range opts.Thresholds {
 		r.Metric = compare.CanonicalMetric(r.Metric)
