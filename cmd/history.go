@@ -106,6 +106,9 @@ func historyRun(f *Factory, c *cobra.Command, name string) error {
 	if opts.Recent < 1 {
 		return fmt.Errorf("--recent %d: accepted: 1 or more points", opts.Recent)
 	}
+	if err := opts.Check(); err != nil {
+		return err
+	}
 	check, _ := fl.GetBool("check")
 	out, _ := fl.GetString("out")
 	if err := checkOutDir(out); err != nil {

@@ -99,6 +99,7 @@ func TestHistoryBadInput(t *testing.T) {
 		{[]string{"history", "main", "--permutations", "0"}, "--permutations 0"},
 		{[]string{"history", "main", "--threshold", "p99"}, "threshold"},
 		{[]string{"history", "a", "b"}, "accepts at most 1 arg"},
+		{[]string{"history", "main", "--threshold", "latency=5%"}, `unknown metric "latency"`},
 	} {
 		code, _, errOut := cli(t, c.args...)
 		if code != ExitUsage || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {

@@ -168,30 +168,62 @@ func (a *Analysis) Changes() int {
 	return n
 }
 
+// Check reports the first option that is out of range (a level outside
+// (0, 1), a threshold for an unknown metric…), so a caller can refuse
+// them before reading anything. Analyze checks them too.
+func (opts AnalyzeOptions) Check() error {
+	_, _, _, _, err := opts.resolve()
+	return err
+}
+
+// resolve checks the options and returns them with defaults applied.
+func (opts AnalyzeOptions) resolve() (det Options, alpha float64, recent int, rules stats.Thresholds, err error) {
+	det = opts.Detect
+	det.Rand = rand.New(rand.NewPCG(0, 0)) // checked here, replaced per series
+	if det, err = det.withDefaults(); err != nil {
+		return
+	}
+	alpha = cmp.Or(opts.Alpha, stats.DefaultAlpha)
+	if !(alpha > 0 && alpha < 1) {
+		err = fmt.Errorf("alpha %v: accepted: a number between 0 and 1 (0.05)", opts.Alpha)
+		return
+	}
+	recent = cmp.Or(opts.Recent, DefaultRecent)
+	if recent < 1 {
+		err = fmt.Errorf("recent %d: accepted: 1 or more points", opts.Recent)
+		return
+	}
+	metrics := compare.PerfkitMetrics()
+	rules = make(stats.Thresholds, len(opts.Thresholds))
+	for i, r := range opts.Thresholds {
+		r.Metric = compare.CanonicalMetric(r.Metric)
+		k := slices.IndexFunc(metrics, func(m compare.Metric) bool { return m.Name == r.Metric })
+		if k < 0 {
+			names := make([]string, len(metrics))
+			for j, m := range metrics {
+				names[j] = m.Name
+			}
+			err = fmt.Errorf("threshold %s: unknown metric %q (metrics: %s)", opts.Thresholds[i], opts.Thresholds[i].Metric, strings.Join(names, ", "))
+			return
+		}
+		if r.Threshold.Kind == stats.Absolute && metrics[k].Unit != "fraction" {
+			err = fmt.Errorf("threshold %s: percentage points apply to a rate such as error_rate; give %s a percentage", opts.Thresholds[i], r.Metric)
+			return
+		}
+		rules[i] = r
+	}
+	return
+}
+
 // Analyze builds the series of points (oldest first) and finds their change
 // points. Its errors are about the options or a non-finite value.
 func Analyze(name string, points []Point, opts AnalyzeOptions) (*Analysis, error) {
-	det := opts.Detect
-	det.Rand = rand.New(rand.NewPCG(0, 0)) // checked here, replaced per series
-	det, err := det.withDefaults()
+	det, alpha, recent, rules, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
-	alpha := cmp.Or(opts.Alpha, stats.DefaultAlpha)
-	if !(alpha > 0 && alpha < 1) {
-		return nil, fmt.Errorf("alpha %v: accepted: a number between 0 and 1 (0.05)", opts.Alpha)
-	}
-	recent := cmp.Or(opts.Recent, DefaultRecent)
-	if recent < 1 {
-		return nil, fmt.Errorf("recent %d: accepted: 1 or more points", opts.Recent)
-	}
-	a := &Analysis{Name: name, Points: points, Recent: recent, Significance: det.Alpha, Permutations: det.Permutations, MinSize: det.MinSize}
-	rules := make(stats.Thresholds, len(opts.Thresholds))
-	for i, r := range opts.Thresholds {
-		r.Metric = compare.CanonicalMetric(r.Metric)
-		rules[i] = r
-	}
 	metrics := compare.PerfkitMetrics()
+	a := &Analysis{Name: name, Points: points, Recent: recent, Significance: det.Alpha, Permutations: det.Permutations, MinSize: det.MinSize}
 	byKey := map[stats.Key]*Series{}
 	var order []stats.Key
 	external := map[string]bool{}

@@ -175,6 +175,8 @@ func TestAnalyzeBadOptions(t *testing.T) {
 		{Alpha: -1},
 		{Recent: -1},
 		{Detect: Options{MinSize: 1}},
+		{Thresholds: stats.Thresholds{{Metric: "latency", Threshold: stats.Percent(5)}}},
+		{Thresholds: stats.Thresholds{{Metric: "p99", Threshold: stats.Points(1)}}},
 	} {
 		if _, err := Analyze("main", line(1, 10, -1, 1), o); err == nil {
 			t.Errorf("Analyze with %+v: no error", o)
