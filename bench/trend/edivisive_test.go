@@ -43,7 +43,10 @@ func TestDetectStep(t *testing.T) {
 // the step is found where it is nearly always: the detection figures of
 // docs/history.md.
 func TestDetectStepRate(t *testing.T) {
-	const trials = 100
+	trials := 100
+	if raceEnabled {
+		trials = 25
+	}
 	exact, near, missed, extra := 0, 0, 0, 0
 	for i := range trials {
 		r := seeded(uint64(1000 + i))
@@ -85,6 +88,9 @@ func TestDetectStepRate(t *testing.T) {
 // its +1, or the comparison turned round) alarms on far more. The rates measured are logged and quoted in
 // docs/history.md.
 func TestDetectFalseAlarmRate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the rate over 200 series is measured without the race detector (pure computation, one goroutine)")
+	}
 	const series = 200
 	for _, c := range []struct {
 		alpha float64
