@@ -56,10 +56,12 @@ func NewCmdBaseline(f *Factory) *cobra.Command {
 				name = args[0]
 			}
 			from, _ := c.Flags().GetString("from")
-			return baselineSave(f, store, name, from)
+			appendOnly, _ := c.Flags().GetBool("append")
+			return baselineSave(f, store, name, from, appendOnly)
 		},
 	}
 	save.Flags().String("from", "", "result file to save (default: the newest in "+ResultsDir+")")
+	save.Flags().Bool("append", false, "add the result to NAME's history only, keeping the baseline as it is (what 'perfkit history NAME' reads)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -143,7 +145,9 @@ func openStore(f *Factory, flags *pflag.FlagSet) (baseline.Store, error) {
 	return s, nil
 }
 
-func baselineSave(f *Factory, store baseline.Store, name, from string) error {
+// baselineSave saves a result as baseline name, or with appendOnly adds it
+// to name's history only (save --append).
+func baselineSave(f *Factory, store baseline.Store, name, from string, appendOnly bool) error {
 	if err := baseline.ValidateName(name); err != nil {
 		return err
 	}
@@ -170,6 +174,14 @@ func baselineSave(f *Factory, store baseline.Store, name, from string) error {
 	}
 	if r.Partial {
 		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s is a partial result (%s)\n", from, r.PartialReason())
+	}
+	if appendOnly {
+		e, err := store.Append(name, r)
+		if err != nil {
+			return measureErr(fmt.Errorf("appending to the history of %s: %w; the result stays in %s", name, unwrapPath(err), from))
+		}
+		fmt.Fprintf(f.IO.ErrOut, "appended %s (%s) to the history of %s: %s\n", from, scenarioCount(r), name, e.Path)
+		return nil
 	}
 	warnings, err := keepProfiles(store, name, r)
 	for _, w := range warnings {

@@ -163,6 +163,7 @@ Exit codes: 0 done; 1 the gate said no; 2 usage, configuration or input error;
 		NewCmdRun(f, nil),
 		NewCmdWorkloads(f, nil),
 		NewCmdBaseline(f),
+		NewCmdHistory(f),
 		NewCmdCompare(f, nil),
 		NewCmdMerge(f, nil),
 		NewCmdAB(f, nil),

@@ -30,6 +30,13 @@ type chartBand struct {
 	title    string
 }
 
+// chartMark is a vertical line across the plot at x.
+type chartMark struct {
+	x     float64
+	color string
+	title string
+}
+
 type lineChart struct {
 	title  string
 	xLabel string
@@ -40,6 +47,8 @@ type lineChart struct {
 	xTicks []float64
 	series []lineSeries
 	bands  []chartBand
+	// marks are vertical lines at an x (a change point), titled.
+	marks []chartMark
 	// yMin0 and xMin0 start the axes at zero.
 	yMin0, xMin0 bool
 }
@@ -109,6 +118,14 @@ func (c lineChart) svg() template.HTML {
 	fmt.Fprintf(&b, `<text class="xlabel" x="%d" y="%d">%s</text>`, padLeft+int(pw)/2, chartH-6, htmlEsc(c.xLabel))
 	fmt.Fprintf(&b, `<rect class="frame" x="%d" y="%d" width="%s" height="%s"/>`, padLeft, padTop, svgNum(pw), svgNum(ph))
 
+	for _, m := range c.marks {
+		if m.x < x0 || m.x > x1 {
+			continue
+		}
+		x := svgNum(sx(m.x))
+		fmt.Fprintf(&b, `<line class="mark" x1="%s" x2="%s" y1="%d" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="5 3"><title>%s</title></line>`,
+			x, x, padTop, svgNum(float64(padTop)+ph), m.color, htmlEsc(m.title))
+	}
 	for _, s := range c.series {
 		if len(s.pts) == 0 {
 			continue

@@ -139,6 +139,41 @@ func (s Store) Save(name string, r *bench.Result) (Entry, error) {
 	if err := r.WriteFile(path); err != nil {
 		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
 	}
+	if _, err := s.writeHistory(name, r, now); err != nil {
+		return Entry{}, err
+	}
+	return Entry{Name: name, Path: path, Saved: now, Result: r}, nil
+}
+
+// Append adds r to the history of baseline name without replacing the
+// baseline itself (`perfkit baseline save NAME --append`): the nightly runs
+// of a line that `perfkit history` reads. It returns the history entry.
+func (s Store) Append(name string, r *bench.Result) (Entry, error) {
+	if err := ValidateName(name); err != nil {
+		return Entry{}, err
+	}
+	if r == nil {
+		return Entry{}, errors.New("no result to append")
+	}
+	if err := CheckRuns(r); err != nil {
+		return Entry{}, fmt.Errorf("history %s: %w", name, err)
+	}
+	now := s.now().UTC()
+	saved := *r
+	saved.SavedAt = now
+	r = &saved
+	if err := os.MkdirAll(filepath.Join(s.historyDir(), name), 0o755); err != nil {
+		return Entry{}, fmt.Errorf("history %s: %w", name, err)
+	}
+	path, err := s.writeHistory(name, r, now)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{Name: name, Path: path, Saved: now, Result: r}, nil
+}
+
+// writeHistory writes r into the history of name as <UTC time>-<commit>-<id>.json.
+func (s Store) writeHistory(name string, r *bench.Result, now time.Time) (string, error) {
 	commit := "nocommit"
 	if c := r.Env.GitCommit; c != "" {
 		commit = c[:min(len(c), 12)]
@@ -152,9 +187,9 @@ func (s Store) Save(name string, r *bench.Result) (Entry, error) {
 	}
 	hist := filepath.Join(s.historyDir(), name, fmt.Sprintf("%s-%s-%s.json", now.Format("20060102T150405.000000000Z"), commit, cmp.Or(id, "noid")))
 	if err := r.WriteFile(hist); err != nil {
-		return Entry{}, fmt.Errorf("baseline %s: history: %w", name, err)
+		return "", fmt.Errorf("baseline %s: history: %w", name, err)
 	}
-	return Entry{Name: name, Path: path, Saved: now, Result: r}, nil
+	return hist, nil
 }
 
 // Load reads baseline name. A missing one is a *NotFoundError listing those
@@ -284,6 +319,49 @@ func (s Store) History(name string) ([]string, error) {
 		}
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+// HistoryEntries reads the saved copies of baseline name, oldest first
+// (by file name: the save time). One that cannot be read does not hide the
+// others: it is left out and reported in broken. Saved is the saved_at the
+// copy holds, else the time in its name.
+func (s Store) HistoryEntries(name string) (entries []Entry, broken []error, err error) {
+	paths, err := s.History(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range paths {
+		r, err := bench.ReadResult(p)
+		if err != nil {
+			broken = append(broken, fmt.Errorf("history %s: %w", name, err))
+			continue
+		}
+		saved := r.SavedAt
+		if saved.IsZero() {
+			stamp, _, _ := strings.Cut(filepath.Base(p), "-")
+			saved, _ = time.Parse("20060102T150405.000000000Z", stamp)
+		}
+		entries = append(entries, Entry{Name: name, Path: p, Saved: saved, Result: r})
+	}
+	return entries, broken, nil
+}
+
+// HistoryNames lists the baselines that have a history, sorted.
+func (s Store) HistoryNames() ([]string, error) {
+	ents, err := os.ReadDir(s.historyDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && ValidateName(e.Name()) == nil {
+			out = append(out, e.Name())
+		}
+	}
 	return out, nil
 }
 

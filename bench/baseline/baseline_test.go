@@ -347,3 +347,53 @@ func TestSaveRefusesNoRuns(t *testing.T) {
 		t.Errorf("refused saves wrote %v", n)
 	}
 }
+
+// Append adds to the history only: the baseline stays as it was, and the
+// history reads back oldest first, with a broken copy reported, not hiding
+// the others.
+func TestAppendHistoryEntries(t *testing.T) {
+	root := t.TempDir()
+	at := time.Date(2026, 11, 2, 12, 30, 0, 0, time.UTC)
+	s := Store{Dir: filepath.Join(root, "baselines"), Now: func() time.Time { at = at.Add(time.Hour); return at }}
+	if _, err := s.Save("main", sample("base00000000")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"app100000000", "app200000000"} {
+		e, err := s.Append("main", sample(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(e.Path, filepath.Join(root, "history", "main")+string(filepath.Separator)) {
+			t.Errorf("appended to %s", e.Path)
+		}
+	}
+	if r, err := s.Load("main"); err != nil || r.ID != "base00000000" {
+		t.Fatalf("baseline after appends: %v %v; want it unchanged", r, err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "history", "main", "20261102T000000.000000000Z-broken-x.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries, broken, err := s.HistoryEntries("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Result.ID)
+		if e.Saved.IsZero() {
+			t.Errorf("%s: no saved time", e.Path)
+		}
+	}
+	if !slices.Equal(ids, []string{"base00000000", "app100000000", "app200000000"}) || len(broken) != 1 {
+		t.Errorf("history %v, broken %v; want the save then the two appends, one broken", ids, broken)
+	}
+	if names, _ := s.HistoryNames(); !slices.Equal(names, []string{"main"}) {
+		t.Errorf("history names %v", names)
+	}
+	if _, err := s.Append("../x", sample("a")); err == nil {
+		t.Error("bad name accepted")
+	}
+	if _, err := s.Append("main", &bench.Result{}); err == nil {
+		t.Error("a result without runs accepted")
+	}
+}
