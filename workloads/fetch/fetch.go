@@ -79,7 +79,8 @@ func Definition() bench.Definition {
 			{Name: "check-json", Kind: bench.Strings, Help: `response check on the JSON body: PATH (exists), PATH == VALUE or PATH != VALUE (gjson paths: "ok == true", "items.#"), else kind check_json (repeatable)`, Check: checkEach(checkJSONSpec)},
 			{Name: "check-max-body-bytes", Kind: bench.Int, Default: "0", Help: "response check: a body larger than this fails as check_body_size (0: no limit)", Check: checkMaxBody},
 		},
-		Memory: memory,
+		Memory:        memory,
+		CheckSettings: checkSettings,
 		New: func(v bench.Values) (bench.Workload, error) {
 			cfg, err := newConfig(v)
 			if err != nil {

@@ -439,3 +439,33 @@ func hasHeaderTpl(hs []header) bool {
 	}
 	return false
 }
+
+// checkSettings refuses settings that data-mode once cannot honour: it
+// sends each row at most once, so the run must ask for a number of ops
+// (--iterations, times --count) no larger than the rows, and no warmup
+// (whose ops would take rows). A shard cannot tell which rows are its own.
+func checkSettings(v bench.Values, s bench.Settings) error {
+	if v.String("data") == "" {
+		return nil
+	}
+	if m, err := parseDataMode(v.String("data-mode")); err != nil || m != modeOnce {
+		return nil // a bad mode is refused with the parameters
+	}
+	cfg, err := newConfig(v)
+	if err != nil || cfg.data == nil {
+		return nil // refused with the parameters
+	}
+	rows := int64(cfg.data.rows)
+	count := int64(max(s.Count, 1))
+	switch {
+	case s.Iterations == 0:
+		return fmt.Errorf("data-mode once sends each of the %d rows of %s at most once: run a number of requests (--iterations, at most %d) instead of a duration", rows, cfg.data.name, rows)
+	case s.Warmup > 0:
+		return fmt.Errorf("data-mode once: warmup requests would use rows of %s: set --warmup 0", cfg.data.name)
+	case s.Shard != nil:
+		return fmt.Errorf("data-mode once with --shard: every shard would send the same rows of %s", cfg.data.name)
+	case s.Iterations*count > rows:
+		return fmt.Errorf("data-mode once: --iterations %d × --count %d asks for %d requests, but %s has %d rows", s.Iterations, count, s.Iterations*count, cfg.data.name, rows)
+	}
+	return nil
+}
