@@ -118,7 +118,8 @@ func memory(v bench.Values, engineWorkers int) (float64, string) {
 		per += serverConnBytes + 2*float64(v.Int("payload-bytes"))
 		what += fmt.Sprintf(" to the embedded server carrying payload-bytes %d", v.Int("payload-bytes"))
 	}
-	return float64(engineWorkers) * per, what
+	b, dataWhat := dataMemory(v.String("data"))
+	return float64(engineWorkers)*per + b, what + dataWhat
 }
 
 // config is the validated form of the parameters.

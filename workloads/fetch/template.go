@@ -143,12 +143,12 @@ func parseTemplate(text string, pos position, escape bool) (*tmpl, error) {
 		lit(rest[:i])
 		j := strings.Index(rest[i+2:], "}}")
 		if j < 0 {
-			return nil, &templateError{pos.at(off + i), fmt.Errorf("%q opens an action that is never closed with }}", clip(rest[i:]))}
+			return nil, &templateError{pos.at(off + i), errors.New(`"{{" opens an action that is never closed with "}}" (a literal "{{" is written {{"{{"}})`)}
 		}
 		body := rest[i+2 : i+2+j]
 		s, err := parseAction(body, escape)
 		if err != nil {
-			return nil, &templateError{pos.at(off + i), fmt.Errorf("{{%s}}: %w", clip(body), err)}
+			return nil, &templateError{pos.at(off + i), fmt.Errorf("%q: %w", "{{"+clip(body)+"}}", err)}
 		}
 		if s.kind == segLit {
 			lit(string(s.lit))
@@ -199,7 +199,7 @@ func parseAction(body string, escape bool) (segment, error) {
 		lo, err1 := strconv.ParseInt(args[0], 10, 64)
 		hi, err2 := strconv.ParseInt(args[1], 10, 64)
 		if err1 != nil || err2 != nil {
-			return segment{}, fmt.Errorf("randInt %s %s: want two integers, LO and HI", args[0], args[1])
+			return segment{}, fmt.Errorf("randInt %q %q: want two integers, LO and HI", args[0], args[1])
 		}
 		if lo > hi {
 			return segment{}, fmt.Errorf("randInt %d %d: LO is above HI", lo, hi)
@@ -232,21 +232,21 @@ func parseAction(body string, escape bool) (segment, error) {
 func splitWords(s string) ([]string, error) {
 	var out []string
 	for {
-		s = strings.TrimLeft(s, " \t")
+		s = strings.TrimLeft(s, " \t\r\n")
 		if s == "" {
 			return out, nil
 		}
 		if s[0] == '"' {
 			q, err := strconv.QuotedPrefix(s)
 			if err != nil {
-				return nil, fmt.Errorf("unterminated or bad quoted string %s", clip(s))
+				return nil, fmt.Errorf("unterminated or bad quoted string %q", clip(s))
 			}
 			u, _ := strconv.Unquote(q)
 			out = append(out, u)
 			s = s[len(q):]
 			continue
 		}
-		i := strings.IndexAny(s, " \t")
+		i := strings.IndexAny(s, " \t\r\n")
 		if i < 0 {
 			i = len(s)
 		}
@@ -270,11 +270,24 @@ func (t *tmpl) bind(d *table) error {
 		}
 		c := d.column(s.colName)
 		if c < 0 {
-			return &templateError{s.where, fmt.Errorf("unknown column %q in {{row.%s}} (%s has: %s)", s.colName, s.colName, d.name, strings.Join(d.header, ", "))}
+			return &templateError{s.where, fmt.Errorf("unknown column %q in {{row.%s}} (%s has: %s)", s.colName, s.colName, d.name, showColumns(d.header))}
 		}
 		s.col = c
 	}
 	return nil
+}
+
+// showColumns lists column names for an error, one line: a name with a
+// control character or a comma is quoted.
+func showColumns(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == ',' || r == 0x7f }) {
+			out[i] = strconv.Quote(n)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // columns appends the row columns t names to cols.

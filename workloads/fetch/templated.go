@@ -40,7 +40,7 @@ func compileURL(s string, pos position) (*url.URL, *tmpl, error) {
 	if len(t.segs) > 0 && t.segs[0].kind == segLit {
 		first = string(t.segs[0].lit)
 	}
-	scheme, rest, ok := strings.Cut(first, "://")
+	_, rest, ok := strings.Cut(first, "://")
 	cut := strings.IndexAny(rest, "/?")
 	if !ok || cut < 0 {
 		return nil, nil, fmt.Errorf("bad url %q: the scheme and host must be written out, actions go in the path or query (e.g. http://127.0.0.1:8080/users/{{seq}})", redactURL(s))
@@ -64,7 +64,6 @@ func compileURL(s string, pos position) (*url.URL, *tmpl, error) {
 		lit = "/" + lit
 	}
 	p.segs[0] = segment{kind: segLit, lit: []byte(lit)}
-	_ = scheme
 	return u, p, nil
 }
 
