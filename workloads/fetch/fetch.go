@@ -65,7 +65,7 @@ func Definition() bench.Definition {
 			{Name: "header", Kind: bench.Strings, Help: `request header "Name: value" (repeatable; added to every target)`, Redact: redactHeader, Check: checkEach(checkHeader)},
 			{Name: "body", Kind: bench.String, Help: "request body; @FILE reads it from a file (for targets without their own @body)", Check: checkString(checkBody)},
 			{Name: "data", Kind: bench.String, Help: "data file for {{row.COLUMN}} in url, header and body templates: .csv (first line names the columns) or .ndjson/.jsonl (see docs/templates.md)", Check: checkString(checkDataPath)},
-			{Name: "data-mode", Kind: bench.String, Default: "sequential", Help: "which data file row a request uses (" + dataModeList + "); once sends each row at most once and needs --iterations ≤ rows and --warmup 0", Check: checkString(checkDataMode)},
+			{Name: "data-mode", Kind: bench.String, Help: "which data file row a request uses: " + dataModeList + " (unset: sequential); once sends each row at most once and needs --iterations ≤ rows and --warmup 0", Check: checkString(checkDataMode)},
 			{Name: "decode-json", Kind: bench.Bool, Default: "false", Help: "parse each successful response body as JSON; failures count as kind decode"},
 			{Name: "keepalive", Kind: bench.Bool, Default: "true", Help: "reuse connections; false opens a connection per request"},
 			{Name: "http2", Kind: bench.Bool, Default: "false", Help: "speak HTTP/2: over TLS for https://, h2c with prior knowledge for http://"},
