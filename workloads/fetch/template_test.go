@@ -347,3 +347,49 @@ func TestTemplateErrors(t *testing.T) {
 		})
 	}
 }
+
+// Through the engine: a run of -n ROWS --warmup 0 with data-mode once and
+// several workers sends every row exactly once.
+func TestTemplateOnceRun(t *testing.T) {
+	const rows = 500
+	var csv strings.Builder
+	csv.WriteString("id\n")
+	for i := range rows {
+		fmt.Fprintf(&csv, "%d\n", i)
+	}
+	rc := &recorder{}
+	srv := newServer(t, false, rc)
+	def := Definition()
+	v, err := def.Resolve(map[string]any{"url": srv.URL + "/i/{{row.id}}", "data": writeTemp(t, "ids.csv", csv.String()), "data-mode": "once"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := bench.DefaultSettings()
+	set.Concurrency, set.Warmup, set.Duration, set.Iterations = 4, 0, 0, rows
+	set.Timeout = opTimeout
+	sc := bench.Scenario{Name: Name, Workload: Name, Params: v, Settings: set, New: func() (bench.Workload, error) { return def.New(v) }}
+	if err := bench.CheckSettings(sc); err != nil {
+		t.Fatalf("CheckSettings: %v", err)
+	}
+	res, err := bench.Run(t.Context(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Runs[0]; r.Ops != rows || r.Errors != 0 {
+		t.Fatalf("run: %d ops, %d errors %v; want %d, 0", r.Ops, r.Errors, r.ErrorsByKind, rows)
+	}
+	count := map[string]int{}
+	for _, r := range rc.all() {
+		count[r.path]++
+	}
+	for i := range rows {
+		if p := fmt.Sprintf("/i/%d", i); count[p] != 1 {
+			t.Errorf("row %d sent %d times, want once", i, count[p])
+		}
+	}
+	set.Iterations = rows + 1
+	sc.Settings = set
+	if err := bench.CheckSettings(sc); err == nil || !strings.Contains(err.Error(), "has 500 rows") {
+		t.Errorf("CheckSettings with one iteration more than rows: %v", err)
+	}
+}
