@@ -408,7 +408,12 @@ func sensitive(name string) bool { return bench.SecretName(name) }
 // redactURL hides a URL's password (as url.URL.Redacted does, "xxxxx") and
 // the values of secret-looking query parameters; a URL that does not parse
 // (no scheme) is redacted as text, so errors quoting it stay clean.
-func redactURL(s string) string { return bench.RedactURL(s) }
+func redactURL(s string) string {
+	if hasActions(s) {
+		return redactTemplateURL(s)
+	}
+	return bench.RedactURL(s)
+}
 
 // redactHeader hides the value of a credential header ("Name: REDACTED").
 func redactHeader(s string) string {

@@ -393,3 +393,17 @@ func TestTemplateOnceRun(t *testing.T) {
 		t.Errorf("CheckSettings with one iteration more than rows: %v", err)
 	}
 }
+
+// A URL template is recorded as written, with its secrets redacted.
+func TestRedactTemplateURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:1/u/{{randInt 1 5}}?x={{seq}}":                             "http://127.0.0.1:1/u/{{randInt 1 5}}?x={{seq}}",
+		"http://u:pw@127.0.0.1:1/{{seq}}?access_token=abc&n={{row.id}}":              "http://u:xxxxx@127.0.0.1:1/{{seq}}?access_token=REDACTED&n={{row.id}}",
+		"http://127.0.0.1:1/?access_token={{row.token}}":                             "http://127.0.0.1:1/?access_token=REDACTED",
+		"http://127.0.0.1:1/{{a}}{{b}}{{c}}{{d}}{{e}}{{f}}{{g}}{{h}}{{i}}{{j}}{{k}}": "http://127.0.0.1:1/{{a}}{{b}}{{c}}{{d}}{{e}}{{f}}{{g}}{{h}}{{i}}{{j}}{{k}}",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -96,6 +96,36 @@ func checkDataPath(s string) error {
 	return nil
 }
 
+// redactTemplateURL redacts a URL template as bench.RedactURL redacts a
+// URL, keeping its actions as written: each is swapped for a placeholder
+// that URL escaping leaves alone, and back. An action that is a secret
+// query value is redacted with it.
+func redactTemplateURL(s string) string {
+	var (
+		b       strings.Builder
+		actions []string
+	)
+	rest := s
+	for {
+		i := strings.Index(rest, "{{")
+		j := strings.Index(rest[max(i, 0):], "}}")
+		if i < 0 || j < 0 {
+			b.WriteString(rest)
+			break
+		}
+		j += i + 2
+		b.WriteString(rest[:i])
+		fmt.Fprintf(&b, "zzpkaction%dzz", len(actions))
+		actions = append(actions, rest[i:j])
+		rest = rest[j:]
+	}
+	out := bench.RedactURL(b.String())
+	for k := len(actions) - 1; k >= 0; k-- { // from the last: action 1 is not a prefix of action 10
+		out = strings.Replace(out, fmt.Sprintf("zzpkaction%dzz", k), actions[k], 1)
+	}
+	return out
+}
+
 // compileText compiles a header value or body that holds actions; static
 // text (no "{{") gives nil.
 func compileText(s string, pos position) (*tmpl, error) {
