@@ -407,3 +407,20 @@ func TestRedactTemplateURL(t *testing.T) {
 		}
 	}
 }
+
+// A named target's URL may be a template; errors count columns from the
+// start of the parameter, name included.
+func TestTemplateNamedTarget(t *testing.T) {
+	rc := &recorder{}
+	srv := newServer(t, false, rc)
+	f := build(t, map[string]any{"url": []any{"login=" + srv.URL + "/login/{{seq}}"}})
+	s := start(t, f, 1, opTimeout)
+	runOps(t, f, bench.NewTestWorker(0, s), 2)
+	if got := rc.all(); len(got) != 2 || got[0].path != "/login/0" || got[1].path != "/login/1" {
+		t.Errorf("server saw %+v", got)
+	}
+	err := buildErr(map[string]any{"url": []any{"login=http://127.0.0.1:1/{{nope}}"}})
+	if err == nil || !strings.Contains(err.Error(), "column 26") {
+		t.Errorf("error %v, want column 26", err)
+	}
+}
