@@ -12,8 +12,11 @@
 // Each op counts bytes_in and bytes_out, the response and request body sizes
 // (as vegeta counts them). A failed op is counted under timeout, conn_refused,
 // conn_reset, tls, decode, http_NNN for a status code ≥ 400, check_NAME for
-// a failed response check (checks.go), or error. Targets may be named and
-// weighted (tags.go): a label per name.
+// a failed response check (checks.go), data_exhausted (data-mode once), or
+// error. Targets may be named and weighted (tags.go): a label per name.
+// URLs, header values and bodies may be templates filled per op from a
+// sequence, random values and a data file's rows (template.go, data.go,
+// templated.go).
 package fetch
 
 import (
