@@ -81,6 +81,10 @@ type Definition struct {
 	// engine's share is added to it (EstimateMemory) and a run needing more
 	// than the budget is refused before it starts.
 	Memory func(v Values, workers int) (bytes float64, what string)
+	// CheckSettings, when set, refuses run settings the workload cannot
+	// honour with these values (a data file sent once per row asks for a
+	// bounded number of ops); called before anything runs (CheckSettings).
+	CheckSettings func(v Values, s Settings) error
 }
 
 // Param returns the declaration named name.

@@ -53,6 +53,9 @@ func (r *resolver) checkMemory(scs []bench.Scenario) error {
 		if err := bench.CheckMemory(sc, budget, why); err != nil {
 			return fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
+		if err := bench.CheckSettings(sc); err != nil {
+			return fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
 	}
 	return nil
 }

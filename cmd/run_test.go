@@ -286,6 +286,11 @@ func TestRunBadInput(t *testing.T) {
 	dir := sandbox(t)
 	writeFile(t, "targets.txt", "# comment\nGET http://127.0.0.1:1/\nX-Ok: yes\nnot a header\n")
 	writeFile(t, "plain-file", "")
+	writeFile(t, "users.csv", "user_id,name\n1,ann\n2,bob\n3,cid\n")
+	writeFile(t, "bad.csv", "user_id,name\n1,ann\n2,bob,extra\n")
+	writeFile(t, "bad.ndjson", "{\"user_id\": 1}\n{\"user_id\": \n")
+	writeFile(t, "tpl-body.json", "{\n  \"id\": {{rowid}}\n}\n")
+	writeFile(t, "tpl-targets.txt", "GET http://127.0.0.1:1/\n\nGET http://127.0.0.1:1/{{row.usr}}\n")
 	writeFile(t, "unknown-param.yaml", "scenarios:\n  - name: api\n    workload: fetch\n    params:\n      url: [http://127.0.0.1:1/]\n      colour: red\n")
 	writeFile(t, "wrong-type.yaml", "scenarios:\n  - name: api\n    workload: fetch\n    params:\n      payload-bytes: abc\n")
 	writeFile(t, "wrong-setting.yaml", "scenarios:\n  - name: api\n    workload: fetch\n    concurrency: lots\n")
@@ -322,6 +327,18 @@ func TestRunBadInput(t *testing.T) {
 		{"URL without http", []string{"fetch", "--url", "ftp://example.com/"}, nil, []string{"ftp://example.com/"}},
 		{"malformed targets file", []string{"fetch", "--targets", "targets.txt"}, nil, []string{"targets.txt:4", "not a header"}},
 		{"missing targets file", []string{"fetch", "--targets", "missing.txt"}, nil, []string{"missing.txt"}},
+		{"unknown template action", []string{"fetch", "--url", "http://127.0.0.1:1/{{nope}}"}, nil, []string{"param url", "column 20", `unknown action "nope"`, "randInt"}},
+		{"unknown template column", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.usr}}", "--data", "users.csv"}, nil, []string{"param url, column 20", `unknown column "usr"`, "user_id, name"}},
+		{"template action in a body file", []string{"fetch", "--url", "http://127.0.0.1:1/", "--body", "@tpl-body.json"}, nil, []string{"tpl-body.json:2", `unknown action "rowid"`}},
+		{"template column in a targets file", []string{"fetch", "--targets", "tpl-targets.txt", "--data", "users.csv"}, nil, []string{"tpl-targets.txt:3", `unknown column "usr"`}},
+		{"unparsable CSV data line", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "bad.csv"}, nil, []string{"bad.csv:3", "wrong number of fields"}},
+		{"unparsable NDJSON data line", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "bad.ndjson"}, nil, []string{"bad.ndjson:2", "not a JSON object"}},
+		{"missing data file", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "missing.csv"}, nil, []string{"missing.csv", "no such file"}},
+		{"row without a data file", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}"}, nil, []string{"needs a data file"}},
+		{"bad data-mode", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "users.csv", "--data-mode", "shuffle"}, nil, []string{`data-mode "shuffle"`, "sequential, random, once"}},
+		{"data-mode once, more iterations than rows", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "users.csv", "--data-mode", "once", "-n", "4", "--warmup", "0"}, nil, []string{"--iterations 4", "users.csv has 3 rows"}},
+		{"data-mode once, a duration", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "users.csv", "--data-mode", "once"}, nil, []string{"data-mode once", "--iterations, at most 3"}},
+		{"data-mode once, a warmup", []string{"fetch", "--url", "http://127.0.0.1:1/{{row.user_id}}", "--data", "users.csv", "--data-mode", "once", "-n", "3"}, nil, []string{"data-mode once", "--warmup 0"}},
 		{"unknown param in config", []string{"--config", "unknown-param.yaml"}, nil, []string{"unknown-param.yaml:6", `unknown param "colour"`, "url, targets"}},
 		{"param of wrong type (YAML)", []string{"--config", "wrong-type.yaml"}, nil, []string{"wrong-type.yaml:5", "scenario api", "payload-bytes", `"abc" is not an integer`}},
 		{"setting of wrong type (YAML)", []string{"--config", "wrong-setting.yaml"}, nil, []string{"wrong-setting.yaml:4", "concurrency", `"lots" is not an integer`}},

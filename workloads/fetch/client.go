@@ -151,11 +151,12 @@ const maxAttempts = 2
 // holds neither a read buffer nor a response (fasthttp takes both before it
 // blocks, so every op in flight holds them; do waits for the socket to
 // become readable first, see waitReadable, so only ops actually parsing an
-// answer hold them, about one per CPU), and the request is t.raw, written
-// once at Setup, so a worker holds no request and an op serializes none.
-func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (*fasthttp.Response, error) {
+// answer hold them, about one per CPU), and the request is raw: t.raw,
+// written once at Setup, so a worker holds no request and an op serializes
+// none, or a templated target's request filled into the worker's buffer.
+func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline time.Time) (*fasthttp.Response, error) {
 	for attempt := 1; ; attempt++ {
-		resp, retry, err := roundTrip(hc, t, deadline)
+		resp, retry, err := roundTrip(hc, t, raw, deadline)
 		if err == nil {
 			return resp, nil
 		}
@@ -172,7 +173,7 @@ func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, deadline time.
 // same steps, with the read buffer and response taken after the wait).
 // retry reports whether the attempt failed on its connection, so that
 // another might not.
-func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (resp *fasthttp.Response, retry bool, err error) {
+func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline time.Time) (resp *fasthttp.Response, retry bool, err error) {
 	var timeout time.Duration
 	now := time.Now() // the op's one clock read here: its timeout and its connection's idle time
 	if !deadline.IsZero() {
@@ -187,7 +188,7 @@ func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, deadline time.Time) (
 	conn := cc.Conn()
 	tc, plain := tracked(conn)
 	if err = setDeadline(conn, tc, deadline); err == nil {
-		err = send(conn, tc, plain, t.raw, now)
+		err = send(conn, tc, plain, raw, now)
 	}
 	if err != nil {
 		hc.CloseConn(cc)

@@ -12,8 +12,11 @@
 // Each op counts bytes_in and bytes_out, the response and request body sizes
 // (as vegeta counts them). A failed op is counted under timeout, conn_refused,
 // conn_reset, tls, decode, http_NNN for a status code ≥ 400, check_NAME for
-// a failed response check (checks.go), or error. Targets may be named and
-// weighted (tags.go): a label per name.
+// a failed response check (checks.go), data_exhausted (data-mode once), or
+// error. Targets may be named and weighted (tags.go): a label per name.
+// URLs, header values and bodies may be templates filled per op from a
+// sequence, random values and a data file's rows (template.go, data.go,
+// templated.go).
 package fetch
 
 import (
@@ -64,6 +67,8 @@ func Definition() bench.Definition {
 			{Name: "method", Kind: bench.String, Default: "GET", Help: "request method for url targets (" + methodList + ")", Check: checkString(checkMethod)},
 			{Name: "header", Kind: bench.Strings, Help: `request header "Name: value" (repeatable; added to every target)`, Redact: redactHeader, Check: checkEach(checkHeader)},
 			{Name: "body", Kind: bench.String, Help: "request body; @FILE reads it from a file (for targets without their own @body)", Check: checkString(checkBody)},
+			{Name: "data", Kind: bench.String, Help: "data file for {{row.COLUMN}} in url, header and body templates: .csv (first line names the columns) or .ndjson/.jsonl (see docs/templates.md)", Check: checkString(checkDataPath)},
+			{Name: "data-mode", Kind: bench.String, Help: "which data file row a request uses: " + dataModeList + " (unset: sequential); once sends each row at most once and needs --iterations ≤ rows and --warmup 0", Check: checkString(checkDataMode)},
 			{Name: "decode-json", Kind: bench.Bool, Default: "false", Help: "parse each successful response body as JSON; failures count as kind decode"},
 			{Name: "keepalive", Kind: bench.Bool, Default: "true", Help: "reuse connections; false opens a connection per request"},
 			{Name: "http2", Kind: bench.Bool, Default: "false", Help: "speak HTTP/2: over TLS for https://, h2c with prior knowledge for http://"},
@@ -77,7 +82,8 @@ func Definition() bench.Definition {
 			{Name: "check-json", Kind: bench.Strings, Help: `response check on the JSON body: PATH (exists), PATH == VALUE or PATH != VALUE (gjson paths: "ok == true", "items.#"), else kind check_json (repeatable)`, Check: checkEach(checkJSONSpec)},
 			{Name: "check-max-body-bytes", Kind: bench.Int, Default: "0", Help: "response check: a body larger than this fails as check_body_size (0: no limit)", Check: checkMaxBody},
 		},
-		Memory: memory,
+		Memory:        memory,
+		CheckSettings: checkSettings,
 		New: func(v bench.Values) (bench.Workload, error) {
 			cfg, err := newConfig(v)
 			if err != nil {
@@ -115,7 +121,8 @@ func memory(v bench.Values, engineWorkers int) (float64, string) {
 		per += serverConnBytes + 2*float64(v.Int("payload-bytes"))
 		what += fmt.Sprintf(" to the embedded server carrying payload-bytes %d", v.Int("payload-bytes"))
 	}
-	return float64(engineWorkers) * per, what
+	b, dataWhat := dataMemory(v.String("data"))
+	return float64(engineWorkers)*per + b, what + dataWhat
 }
 
 // config is the validated form of the parameters.
@@ -125,6 +132,10 @@ type config struct {
 	method  string
 	headers []header
 	body    []byte
+	bodyTpl *tmpl // body holds actions (see template.go)
+
+	data     *table // the data file's rows, nil: none
+	dataMode dataMode
 
 	decodeJSON bool
 	keepalive  bool
@@ -146,9 +157,14 @@ type target struct {
 	headers []header
 	body    []byte
 	opts    targetOpts // tag, weight, own checks (see tags.go)
+	// Templates (nil: static): the path and query, and the body.
+	urlTpl, bodyTpl *tmpl
 }
 
-type header struct{ name, value string }
+type header struct {
+	name, value string
+	tpl         *tmpl // the value holds actions; nil: static
+}
 
 func newConfig(v bench.Values) (config, error) {
 	cfg := config{
@@ -170,14 +186,23 @@ func newConfig(v bench.Values) (config, error) {
 	var globals []header
 	for _, h := range v.Strings("header") {
 		hd, err := parseHeader(h)
+		if err == nil {
+			hd.tpl, err = compileText(hd.value, paramPos("header", strings.Index(h, hd.value)+1))
+		}
 		if err != nil {
 			return config{}, fmt.Errorf("param header: %w", err)
 		}
 		globals = append(globals, hd)
 	}
 	body, err := readBody(v.String("body"))
+	if err == nil {
+		cfg.bodyTpl, err = compileBody(v.String("body"), body)
+	}
 	if err != nil {
 		return config{}, fmt.Errorf("param body: %w", err)
+	}
+	if cfg.dataMode, err = parseDataMode(v.String("data-mode")); err != nil {
+		return config{}, fmt.Errorf("param data-mode: %w", err)
 	}
 
 	urls, file := v.Strings("url"), v.String("targets")
@@ -191,7 +216,7 @@ func newConfig(v bench.Values) (config, error) {
 		}
 		for _, t := range ts {
 			if t.body == nil {
-				t.body = body
+				t.body, t.bodyTpl = body, cfg.bodyTpl
 			}
 			t.headers = mergeHeaders(globals, t.headers)
 			cfg.targets = append(cfg.targets, t)
@@ -207,14 +232,23 @@ func newConfig(v bench.Values) (config, error) {
 			if err != nil {
 				return config{}, fmt.Errorf("param url: %w", err)
 			}
-			u, err := parseURL(raw)
+			u, ut, err := parseURLTemplate(raw, paramPos("url", len(s)-len(raw)+1))
 			if err != nil {
 				return config{}, fmt.Errorf("param url: %w", err)
 			}
-			cfg.targets = append(cfg.targets, target{method: m, url: u, headers: globals, body: body, opts: opts})
+			cfg.targets = append(cfg.targets, target{method: m, url: u, headers: globals, body: body, opts: opts, urlTpl: ut, bodyTpl: cfg.bodyTpl})
 		}
 	}
 	if err := cfg.checkTargets(v, file); err != nil {
+		return config{}, err
+	}
+	// The embedded server's target is made at Setup from cfg's headers and
+	// body: their templates are bound here with the targets'.
+	embedded := []target{{headers: cfg.headers, bodyTpl: cfg.bodyTpl}}
+	if len(cfg.targets) > 0 {
+		embedded = nil
+	}
+	if cfg.data, err = bindData(append(cfg.targets, embedded...), v.String("data")); err != nil {
 		return config{}, err
 	}
 	return cfg, nil
@@ -337,7 +371,7 @@ func checkErrorRate(v any) error { return bench.CheckRatio("server-error-rate")(
 func checkURL(s string) error {
 	_, raw, err := splitTaggedURL(s)
 	if err == nil {
-		_, err = parseURL(raw)
+		_, _, err = parseURLTemplate(raw, paramPos("url", len(s)-len(raw)+1))
 	}
 	return err
 }
@@ -377,7 +411,12 @@ func sensitive(name string) bool { return bench.SecretName(name) }
 // redactURL hides a URL's password (as url.URL.Redacted does, "xxxxx") and
 // the values of secret-looking query parameters; a URL that does not parse
 // (no scheme) is redacted as text, so errors quoting it stay clean.
-func redactURL(s string) string { return bench.RedactURL(s) }
+func redactURL(s string) string {
+	if hasActions(s) {
+		return redactTemplateURL(s)
+	}
+	return bench.RedactURL(s)
+}
 
 // redactHeader hides the value of a credential header ("Name: REDACTED").
 func redactHeader(s string) string {

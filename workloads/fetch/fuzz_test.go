@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,71 @@ func FuzzParseURL(f *testing.F) {
 		for _, err := range []error{checkURL(s), checkHeader(s), checkMethod(s)} {
 			if err != nil && strings.Contains(err.Error(), "\n") {
 				t.Fatalf("multi-line error for %q: %q", s, err)
+			}
+		}
+	})
+}
+
+// FuzzTemplate: any template text gives a template or a one-line error,
+// and a template without rows fills without panicking.
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{"/u/{{seq}}", "{{randInt 1 9}}{{uuid}}", `{{choice a "b c"}}`, "{{row.id}}", "{{", "}}{{}}",
+		`{{"{{"}}`, "{{randInt 9 1}}", "{{randInt -9223372036854775808 9223372036854775807}}", `{{choice "x}}`, "a{{seq}}b{{nope}}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, esc := range []bool{false, true} {
+			tp, err := parseTemplate(s, paramPos("body", 1), esc)
+			if err != nil {
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("multi-line error for %q: %q", s, err)
+				}
+				continue
+			}
+			if tp.uses(segRow) {
+				if err := tp.bind(nil); err == nil {
+					t.Fatalf("%q: row without data bound", s)
+				}
+				continue
+			}
+			var rng rand.PCG
+			r := renderer{seq: 7, rng: &rng}
+			_ = r.appendTo(nil, tp)
+		}
+	})
+}
+
+// FuzzReadData: any data file gives a table or a one-line error that
+// never quotes a value (data files may hold credentials).
+func FuzzReadData(f *testing.F) {
+	for _, s := range []string{"id,name\n1,a\n2,b\n", "id\n", "", "id,name\n1\n", "\"a\nb\",c\n1,2\n", "\ufeffid\n1\n",
+		`{"id":1,"name":"a"}` + "\n" + `{"id":2}` + "\n", `{"id":`, "[1,2]\n", "null\n", "\n\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		planted := s + "\n" + secretMark + "\n"
+		for _, read := range []func(string) (*table, error){
+			func(in string) (*table, error) {
+				return readCSV(strings.NewReader(in), "d.csv", []string{"id", "name"})
+			},
+			func(in string) (*table, error) {
+				return readNDJSON(strings.NewReader(in), "d.ndjson", []string{"id", "name"})
+			},
+		} {
+			if _, err := read(planted); err != nil && strings.Contains(err.Error(), secretMark) {
+				t.Fatalf("error for %q quotes a value: %q", planted, err)
+			}
+			d, err := read(s)
+			if err != nil {
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("multi-line error for %q: %q", s, err)
+				}
+				continue
+			}
+			for r := 0; r < d.rows; r++ {
+				for c := range d.cols {
+					_ = d.value(r, c)
+				}
 			}
 		}
 	})

@@ -93,7 +93,7 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 			continue
 		}
 		if cur == nil || looksLikeRequestLine(s) {
-			t, err := parseRequestLine(s)
+			t, err := parseRequestLine(s, linePos(name, line, ""))
 			if err != nil {
 				return nil, bad(err)
 			}
@@ -123,10 +123,20 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 				return nil, bad(fmt.Errorf("bodies add up to more than %s, the most a targets file's bodies may be (they are held in memory)", bench.FormatBytes(maxBodiesBytes)))
 			}
 			cur.body = b
+			if cur.bodyTpl, err = compileText(string(b), linePos(p, 1, string(b))); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		h, err := parseHeader(s)
+		if err == nil {
+			h.tpl, err = compileText(h.value, linePos(name, line, ""))
+		}
 		if err != nil {
+			var te *templateError
+			if errors.As(err, &te) {
+				return nil, err // positioned already
+			}
 			return nil, bad(err)
 		}
 		cur.headers = append(cur.headers, h)
@@ -144,8 +154,37 @@ func parseTargets(r io.Reader, name, dir string) ([]target, error) {
 // starts the next target, as in vegeta) from a header: a word of letters,
 // then a URL.
 func looksLikeRequestLine(s string) bool {
-	f := strings.Fields(s)
+	f := requestFields(s)
 	return len(f) == 2 && isLetters(f[0]) && strings.Contains(f[1], "://")
+}
+
+// requestFields splits a request line into words as strings.Fields does,
+// but keeps the spaces inside a URL's {{actions}}.
+func requestFields(s string) []string {
+	var out []string
+	for {
+		s = strings.TrimLeft(s, " \t")
+		if s == "" {
+			return out
+		}
+		i, depth := 0, 0
+	scan:
+		for ; i < len(s); i++ {
+			switch {
+			case strings.HasPrefix(s[i:], "{{"):
+				depth++
+				i++
+			case strings.HasPrefix(s[i:], "}}") && depth > 0:
+				depth--
+				i++
+			case (s[i] == ' ' || s[i] == '\t') && depth == 0:
+				break scan
+			}
+		}
+		i = min(i, len(s))
+		out = append(out, s[:i])
+		s = s[i:]
+	}
 }
 
 func isLetters(s string) bool {
@@ -157,8 +196,8 @@ func isLetters(s string) bool {
 	return s != ""
 }
 
-func parseRequestLine(s string) (target, error) {
-	f := strings.Fields(s)
+func parseRequestLine(s string, pos position) (target, error) {
+	f := requestFields(s)
 	if len(f) != 2 || !isLetters(f[0]) {
 		return target{}, fmt.Errorf("bad request line %q: want \"METHOD URL\" (a blank line ends a target's headers)", shownRequestLine(s))
 	}
@@ -166,11 +205,15 @@ func parseRequestLine(s string) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	u, err := parseURL(f[1])
+	u, ut, err := parseURLTemplate(f[1], pos)
 	if err != nil {
+		var te *templateError
+		if errors.As(err, &te) {
+			return target{}, te.err // bad() positions it
+		}
 		return target{}, err
 	}
-	return target{method: m, url: u}, nil
+	return target{method: m, url: u, urlTpl: ut}, nil
 }
 
 // shownRequestLine is a bad request line as its error quotes it: secrets in

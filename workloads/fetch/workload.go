@@ -26,6 +26,8 @@ type fetch struct {
 	h1       *h1Client // nil with http2
 	h2       *h2Client // nil without http2
 	srv      *server   // nil with a url or targets
+
+	plan *tplPlan // nil: no target is templated (templated.go)
 }
 
 // preparedTarget is a target in the forms the clients need, built once.
@@ -42,6 +44,8 @@ type preparedTarget struct {
 
 	tagState           // label and error counter of a named target (tags.go)
 	checks   *checkSet // response checks (checks.go)
+
+	tpl *reqTemplate // the request's template; nil: static, raw (templated.go)
 }
 
 // worker is the per-worker state kept in bench.Worker.State: the
@@ -52,6 +56,7 @@ type preparedTarget struct {
 type worker struct {
 	next int          // index of the next target
 	buf  bytes.Buffer // HTTP/2: the response body
+	tpl  *tplState    // templated targets: the worker's RNG, sequence and request buffers
 }
 
 func newFetch(cfg config) *fetch { return &fetch{cfg: cfg, errs: newErrTable()} }
@@ -83,7 +88,7 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 			return fmt.Errorf("embedded server: %w", err)
 		}
 		f.srv = srv
-		targets = []target{{method: f.cfg.method, url: srv.url, headers: f.cfg.headers, body: f.cfg.body}}
+		targets = []target{{method: f.cfg.method, url: srv.url, headers: f.cfg.headers, body: f.cfg.body, bodyTpl: f.cfg.bodyTpl}}
 		s.Embedded = true
 		s.Notes = append(s.Notes, fmt.Sprintf("embedded target %s (no url given)", srv.url))
 	}
@@ -98,6 +103,7 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 	if f.order != nil {
 		f.cycle = len(f.order)
 	}
+	f.prepareTemplates()
 	if f.cfg.http2 {
 		f.h2 = newH2Client(f.cfg, conc, f.targets)
 	} else {
@@ -151,15 +157,24 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 	if f.h2 != nil {
 		err = f.op2(ctx, w, st, i)
 	} else {
-		err = f.op1(ctx, w, t)
+		err = f.op1(ctx, w, st, t)
 	}
 	return t.recordTag(w, err), err
 }
 
 // op1 is Op over fasthttp (HTTP/1.1).
-func (f *fetch) op1(ctx context.Context, w *bench.Worker, t *preparedTarget) error {
+func (f *fetch) op1(ctx context.Context, w *bench.Worker, st *worker, t *preparedTarget) error {
+	raw := t.raw
+	if t.tpl != nil {
+		var bodyLen int
+		var ok bool
+		if raw, bodyLen, ok = f.plan.render1(st.tpl, t); !ok {
+			return f.plan.exhausted
+		}
+		w.Count(f.bytesOut, int64(bodyLen-len(t.body))) // done counts len(t.body)
+	}
 	dl, _ := ctx.Deadline()
-	resp, err := f.h1.do(f.h1.hosts[t.host], t, dl)
+	resp, err := f.h1.do(f.h1.hosts[t.host], t, raw, dl)
 	if err != nil {
 		return f.errs.classify(err)
 	}
@@ -178,7 +193,11 @@ func (f *fetch) done(w *bench.Worker, t *preparedTarget, code int, body []byte) 
 }
 
 func (f *fetch) newWorker(id int) *worker {
-	return &worker{next: id % f.cycle}
+	st := &worker{next: id % f.cycle}
+	if f.plan != nil {
+		st.tpl = f.plan.newState(id)
+	}
+	return st
 }
 
 // op2 is Op over net/http (HTTP/2). It allocates (net/http does per request);
@@ -186,8 +205,15 @@ func (f *fetch) newWorker(id int) *worker {
 func (f *fetch) op2(ctx context.Context, w *bench.Worker, st *worker, i int) error {
 	t := &f.targets[i]
 	req := f.h2.reqs[i].WithContext(ctx)
-	if len(t.body) > 0 {
-		body := t.body
+	body := t.body
+	if t.tpl != nil {
+		var err error
+		if body, err = f.plan.fill2(req, st.tpl, t); err != nil {
+			return err
+		}
+		w.Count(f.bytesOut, int64(len(body)-len(t.body))) // done counts len(t.body)
+	}
+	if len(body) > 0 {
 		req.ContentLength = int64(len(body))
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
