@@ -193,7 +193,7 @@ func NewCmdCompare(f *Factory, runF func(*CompareOptions) error) *cobra.Command 
 	fl.String("baseline", "", `baseline to use as OLD (default "default" when no OLD is given)`)
 	addCompareFlags(fl)
 	fl.Bool("all", false, "show every metric, not only the changed ones")
-	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (a page with charts)")
+	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (a page with charts), junit (JUnit XML for CI test reports)")
 	addGateFlags(fl)
 	fl.StringP("out", "o", "", "write the comparison to this file (atomically) instead of stdout")
 	fl.String("baseline-dir", "", "baselines directory (default "+baseline.DefaultDir+"; env PERFKIT_BASELINE_DIR; config baseline-dir)")
@@ -252,13 +252,14 @@ func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*Compar
 		return nil, err
 	}
 	fs, _ := flags.GetString("format")
-	if opts.Format, err = report.ParseReportFormat(fs); err != nil {
+	if opts.Format, err = report.ParseCompareFormat(fs); err != nil {
 		return nil, err
 	}
 	fo, _ := flags.GetString("fail-on")
 	if opts.FailOn, err = parseFailOn(fo); err != nil {
 		return nil, err
 	}
+	opts.View.Fails = opts.FailOn.fails
 	opts.View.All, _ = flags.GetBool("all")
 	opts.Compare.IncludeInvalid, _ = flags.GetBool("include-invalid")
 	opts.Out, _ = flags.GetString("out")

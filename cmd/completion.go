@@ -150,7 +150,9 @@ func flagCompletion(f *Factory, c *cobra.Command, name string) completeFunc {
 		switch {
 		case inProfile:
 			return fixed(strs([]profiles.Format{profiles.FormatTable, profiles.FormatMarkdown, profiles.FormatJSON})...)
-		case c.Name() == "report", c.Name() == "compare":
+		case c.Name() == "compare":
+			return fixed(strs(report.CompareFormats())...)
+		case c.Name() == "report":
 			return fixed(strs(report.ReportFormats())...)
 		}
 		return fixed(formatNames()...)

@@ -22,6 +22,26 @@ type CompareOptions struct {
 	// All shows every metric; by default tables show only the rows a reader
 	// must act on: regressed, improved, inconclusive and invalid.
 	All bool
+	// Fails says which verdicts fail the gate, for formats that mark
+	// failures (JUnit); nil: regressed and invalid, --fail-on's default.
+	Fails func(stats.Verdict) bool
+}
+
+// CompareFormats are the formats `perfkit compare` writes: ReportFormats
+// and JUnit.
+func CompareFormats() []Format { return append(ReportFormats(), JUnit) }
+
+// ParseCompareFormat is ParseReportFormat for `perfkit compare`: junit is
+// accepted too.
+func ParseCompareFormat(s string) (Format, error) {
+	if strings.EqualFold(strings.TrimSpace(s), string(JUnit)) {
+		return JUnit, nil
+	}
+	f, err := ParseReportFormat(s)
+	if err != nil {
+		return "", fmt.Errorf("%w, junit", err)
+	}
+	return f, nil
 }
 
 // WriteComparison renders c in format f: a table for terminals, markdown
@@ -40,6 +60,10 @@ func WriteComparison(w io.Writer, c *stats.Comparison, f Format, opts CompareOpt
 		return WriteComparisonJSON(w, c)
 	case HTML:
 		return WriteComparisonHTML(w, c)
+	case CSV:
+		return WriteComparisonCSV(w, c)
+	case JUnit:
+		return WriteComparisonJUnit(w, c, opts.Fails)
 	}
 	p, err := ParseFormat(string(f))
 	if err != nil {
