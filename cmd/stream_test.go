@@ -120,3 +120,39 @@ func TestCompareJUnitAndCSV(t *testing.T) {
 		t.Errorf("run --format junit: exit %d, %s", code, errOut)
 	}
 }
+
+// TestCompareFilter: --filter through the command, on Go benchmark input
+// and on a baseline; a bad query is a usage error before anything is read.
+func TestCompareFilter(t *testing.T) {
+	sandbox(t)
+	gob := "pkg: x\nBenchmarkEncode/size=1k-2 10 100 ns/op\nBenchmarkEncode/size=1M-2 10 9000 ns/op\nBenchmarkDecode-2 10 50 ns/op\n"
+	var six strings.Builder
+	for range 6 {
+		six.WriteString(gob)
+	}
+	writeFile(t, "old.txt", six.String())
+	writeFile(t, "new.txt", six.String())
+	code, out, errOut := cli(t, "compare", "old.txt", "new.txt", "--filter", ".name:Encode", "--all")
+	if code != ExitOK || strings.Contains(out, "Decode") || !strings.Contains(out, "Encode/size=1M") || !strings.Contains(out, "geomean") {
+		t.Errorf("--filter .name:Encode: exit %d %s\n%s", code, errOut, out)
+	}
+	code, _, errOut = cli(t, "compare", "old.txt", "new.txt", "--filter", ".name:(Encode")
+	if code != ExitUsage {
+		t.Errorf("bad filter: exit %d", code)
+	}
+	oneErrorLine(t, errOut, `--filter ".name:(Encode"`)
+	code, _, errOut = cli(t, "compare", "old.txt", "new.txt", "--filter", ".name:Nope")
+	if code != ExitUsage || !strings.Contains(errOut, `no benchmark matches --filter ".name:Nope"`) {
+		t.Errorf("no match: exit %d %s", code, errOut)
+	}
+
+	old := writeResult(t, "old.json", synthResult(10, 1, synthEnv))
+	if code, _, errOut := cli(t, "baseline", "save", "main", "--from", old); code != ExitOK {
+		t.Fatalf("save: %s", errOut)
+	}
+	slow := writeResult(t, "slow.json", synthResult(10, 1.3, synthEnv))
+	code, out, _ = cli(t, "compare", "--baseline", "main", slow, "--filter", ".unit:p99", "--format", "csv")
+	if code != ExitGate || strings.Count(out, "\n") != 2 || !strings.Contains(out, "api,p99,") {
+		t.Errorf("baseline --filter .unit:p99: exit %d\n%s", code, out)
+	}
+}
