@@ -199,7 +199,8 @@ type Comparison struct {
 	Added, Removed []string
 	// Warnings concern the inputs as a whole: environments that differ,
 	// runs left out.
-	Warnings []string // Geomeans are benchstat's summary rows (Go benchmark input): per
+	Warnings []string
+	// Geomeans are benchstat's summary rows (Go benchmark input): per
 	// unit, the geometric mean of the medians over the benchmarks. Not
 	// tested, never gating.
 	Geomeans []Geomean
