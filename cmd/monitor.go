@@ -19,6 +19,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/alert"
 	"github.com/perfkit/perfkit/report/live"
+	"github.com/perfkit/perfkit/report/push"
 	"github.com/perfkit/perfkit/report/stream"
 )
 
@@ -31,12 +32,13 @@ const (
 	thresholdsKey  = "thresholds"
 	notifyKey      = "notify"
 	streamKey      = "stream"
+	pushRWKey      = "push-remote-write"
 )
 
 // monitorTopKeys are the top-level config keys of monitoring: alerts and
 // thresholds there apply to every scenario.
 func monitorTopKeys() []string {
-	return []string{alertsKey, thresholdsKey, notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey, streamKey}
+	return []string{alertsKey, thresholdsKey, notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey, streamKey, pushRWKey}
 }
 
 // monitorScenarioKeys are the scenario keys of monitoring.
@@ -44,13 +46,14 @@ func monitorScenarioKeys() []string { return []string{alertsKey, thresholdsKey} 
 
 // monitorRunKeys are the whole-run keys: refused inside a scenario.
 func monitorRunKeys() []string {
-	return []string{notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey, streamKey}
+	return []string{notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey, streamKey, pushRWKey}
 }
 
 func addMonitorFlags(fl *pflag.FlagSet) {
 	fl.String(metricsAddrKey, "", "serve Prometheus metrics (perfkit_*) at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464")
 	fl.String(dashboardKey, "", "serve a live dashboard at http://ADDR/ during the run (port 0 picks one; the URL is printed), e.g. 127.0.0.1:0")
 	fl.String(streamKey, "", "write one JSON line per interval to FILE as the run goes ('-': stdout, and the report goes to stderr)")
+	fl.String(pushRWKey, "", "push each interval's metrics to this Prometheus remote-write URL during the run, e.g. http://127.0.0.1:9090/api/v1/write (a slow or dead endpoint never stalls the run: undelivered intervals are counted)")
 	fl.Bool(allowRemoteKey, false, "let --metrics-addr and --dashboard bind a non-loopback address (other machines can read the run)")
 }
 
@@ -70,6 +73,9 @@ type MonitorOptions struct {
 	// (--stream), "" when off; StreamOut is the writer of "-".
 	Stream    string
 	StreamOut io.Writer
+	// PushRemoteWrite is the remote-write URL interval metrics are pushed
+	// to (--push-remote-write), "" when off.
+	PushRemoteWrite string
 }
 
 // notifySpec is one entry of `notify:`.
@@ -84,7 +90,7 @@ type notifySpec struct {
 
 // active reports whether anything needs watching.
 func (mo *MonitorOptions) active() bool {
-	return mo != nil && (len(mo.Rules) > 0 || len(mo.Thresholds) > 0 || mo.MetricsAddr != "" || mo.DashboardAddr != "" || mo.Stream != "")
+	return mo != nil && (len(mo.Rules) > 0 || len(mo.Thresholds) > 0 || mo.MetricsAddr != "" || mo.DashboardAddr != "" || mo.Stream != "" || mo.PushRemoteWrite != "")
 }
 
 // resolveMonitor reads monitoring from the flags, PERFKIT_* variables and
@@ -99,6 +105,14 @@ func (r *resolver) resolveMonitor(scenarios []bench.Scenario, sweeps []*bench.Sw
 		return nil, o.wrapGlobal(fmt.Errorf("%s: %w", allowRemoteKey, err))
 	}
 	mo.AllowRemote = allow.(bool)
+	if raw, o := r.lookupSetting(pushRWKey, nil); raw != nil {
+		mo.PushRemoteWrite = strings.TrimSpace(fmt.Sprint(raw))
+		if mo.PushRemoteWrite != "" {
+			if err := push.CheckURL(mo.PushRemoteWrite); err != nil {
+				return nil, o.wrapGlobal(fmt.Errorf("--%s: %w", pushRWKey, err))
+			}
+		}
+	}
 	if raw, o := r.lookupSetting(streamKey, nil); raw != nil {
 		mo.Stream = strings.TrimSpace(fmt.Sprint(raw))
 		if err := checkOutDir(mo.Stream); err != nil {
@@ -411,6 +425,7 @@ type monitor struct {
 	disp    *alert.Dispatcher
 	files   []*os.File
 	stream  *stream.Writer
+	push    *push.RemoteWrite
 	grace   time.Duration // how long Close lets notifiers finish
 	abort   context.CancelCauseFunc
 
@@ -517,6 +532,15 @@ func startMonitor(ctx context.Context, mo *MonitorOptions, streams *IOStreams, s
 		}
 		m.stream = stream.New(w, mo.Stream, 0)
 	}
+	if mo.PushRemoteWrite != "" {
+		p, err := push.NewRemoteWrite(mo.PushRemoteWrite, push.Options{Warn: func(msg string) {
+			fmt.Fprintf(stderr, "perfkit: warning: %s\n", msg)
+		}})
+		if err != nil {
+			return nil, ctx, &usageError{err: fmt.Errorf("--%s: %w", pushRWKey, err)}
+		}
+		m.push = p
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	m.abort = cancel
 	ok = true
@@ -547,6 +571,9 @@ func (m *monitor) observers(sc bench.Scenario) []bench.Observer {
 	}
 	if m.stream != nil {
 		obs = append(obs, m.stream)
+	}
+	if m.push != nil {
+		obs = append(obs, m.push)
 	}
 	return obs
 }
@@ -634,6 +661,14 @@ func (m *monitor) close() {
 		cancel()
 	}
 	m.servers = nil
+	if m.push != nil {
+		// What is queued gets a few seconds; an endpoint that is down
+		// costs the run no more than that.
+		if w := m.push.Close(5 * time.Second).Warning(m.opts.PushRemoteWrite); w != "" {
+			fmt.Fprintf(m.stderr, "perfkit: warning: %s\n", w)
+		}
+		m.push = nil
+	}
 	if m.stream != nil {
 		for _, w := range m.stream.Close().Warnings(m.opts.Stream) {
 			fmt.Fprintf(m.stderr, "perfkit: warning: %s\n", w)

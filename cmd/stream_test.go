@@ -6,8 +6,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/perfkit/perfkit/bench"
@@ -155,4 +159,56 @@ func TestCompareFilter(t *testing.T) {
 	if code != ExitGate || strings.Count(out, "\n") != 2 || !strings.Contains(out, "api,p99,") {
 		t.Errorf("baseline --filter .unit:p99: exit %d\n%s", code, out)
 	}
+}
+
+// TestRunPushRemoteWrite: --push-remote-write sends the intervals to a
+// receiver while the run goes; a dead endpoint leaves the run's outcome
+// as it was (exit code, result), with one warning while it runs and the
+// count at the end; a bad URL is refused before anything runs.
+func TestRunPushRemoteWrite(t *testing.T) {
+	sandbox(t)
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.Header.Get("Content-Encoding") == "snappy" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-protobuf") {
+			posts.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	adjust := func(f *Factory) { f.Workloads = tickDefs() }
+	args := []string{"run", "tick", "-d", "300ms", "--interval", "100ms", "--warmup", "0s", "-c", "1", "-o", "r.json"}
+	code, _, errOut := cliWith(t, context.Background(), adjust, append(args, "--push-remote-write", srv.URL+"/api/v1/write")...)
+	if !measuredOK(code, errOut) || strings.Contains(errOut, "push") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	res, err := bench.ReadResult("r.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := int64(len(res.Scenarios[0].Runs[0].Intervals)); posts.Load() != n {
+		t.Errorf("%d pushes for %d intervals", posts.Load(), n)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/api/v1/write"
+	ln.Close()
+	code2, _, errOut := cliWith(t, context.Background(), adjust, append(args, "--push-remote-write", dead)...)
+	if code2 != code {
+		t.Errorf("dead endpoint: exit %d, without push %d: %s", code2, code, errOut)
+	}
+	if strings.Count(errOut, "the run goes on") != 1 || !strings.Contains(errOut, "interval batches not delivered") {
+		t.Errorf("dead endpoint: want one warning during the run and the count at the end:\n%s", errOut)
+	}
+	if _, err := bench.ReadResult("r.json"); err != nil {
+		t.Errorf("dead endpoint: no result: %v", err)
+	}
+
+	code, _, errOut = cliWith(t, context.Background(), adjust, "run", "tick", "-n", "5", "--push-remote-write", "localhost:9090")
+	if code != ExitUsage {
+		t.Fatalf("bad URL: exit %d: %s", code, errOut)
+	}
+	oneErrorLine(t, errOut, `--push-remote-write: URL "localhost:9090": accepted: an http:// or https:// URL`)
 }
