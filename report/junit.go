@@ -42,7 +42,19 @@ type junitSuite struct {
 	Time       string          `xml:"time,attr"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  string          `xml:"system-out,omitempty"`
+	SystemOut  *junitText      `xml:"system-out"`
+}
+
+// junitText is element text written as CDATA, so its lines stay lines.
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+func cdata(s string) *junitText {
+	if s == "" {
+		return nil
+	}
+	return &junitText{Text: strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>")}
 }
 
 type junitProperty struct {
@@ -56,13 +68,13 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Skipped   *junitMessage `xml:"skipped"`
 	Failure   *junitMessage `xml:"failure"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *junitText    `xml:"system-out"`
 }
 
 type junitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 // WriteComparisonJUnit writes c as JUnit XML: a test suite per scenario, a
@@ -91,7 +103,7 @@ func WriteComparisonJUnit(w io.Writer, c *stats.Comparison, fails func(stats.Ver
 			}})
 		}
 		s := &doc.Suites[i]
-		tc := junitCase{Name: metricLabel(o), Classname: o.Scenario, Time: "0", SystemOut: junitDetail(o)}
+		tc := junitCase{Name: metricLabel(o), Classname: o.Scenario, Time: "0", SystemOut: cdata(junitDetail(o))}
 		switch {
 		case fails(o.Verdict):
 			msg := fmt.Sprintf("%s %s: %s", o.Scenario, metricLabel(o), o.Verdict.Symbol())
@@ -123,7 +135,7 @@ func WriteComparisonJUnit(w io.Writer, c *stats.Comparison, fails func(stats.Ver
 		doc.Failures += s.Failures
 		doc.Skipped += s.Skipped
 		if i == 0 && len(notes) > 0 { // said once, for the whole comparison
-			s.SystemOut = strings.Join(notes, "\n")
+			s.SystemOut = cdata(strings.Join(notes, "\n"))
 		}
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -140,7 +152,8 @@ func WriteComparisonJUnit(w io.Writer, c *stats.Comparison, fails func(stats.Ver
 
 // junitDetail is a case's output: what a table row says.
 func junitDetail(o stats.Outcome) string {
-	v := o.Verdict.Symbol()
+	v := string(o.Verdict) // "unchanged", not the table's "~"
+
 	if o.Verdict == stats.Info {
 		v = infoText(o)
 	}
