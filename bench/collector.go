@@ -216,13 +216,14 @@ func (c *collector) emit(final bool) {
 		}
 	}
 	all := r.lay.overall(iv)
-	c.series = append(c.series, IntervalSummary{
+	point := IntervalSummary{
 		TMs:    int64(k) * r.ivLen / 1e6,
 		Ops:    iv.ops,
 		Errors: iv.errs,
 		P50Ns:  all.ValueAtQuantile(50),
 		P99Ns:  all.ValueAtQuantile(99),
-	})
+	}
+	c.series = append(c.series, point)
 	if len(r.obs) == 0 {
 		return
 	}
@@ -233,6 +234,7 @@ func (c *collector) emit(final bool) {
 		Run:          r.index,
 		Settings:     r.set,
 		Final:        final,
+		Point:        point,
 		Start:        r.base.Add(time.Duration(r.measureStart + int64(k)*r.ivLen)),
 		T:            time.Duration(int64(k) * r.ivLen),
 		Length:       time.Duration(length),

@@ -73,6 +73,10 @@ type Snapshot struct {
 	// Final is true for the last snapshot of a run (possibly shorter than an
 	// interval).
 	Final bool
+	// Point is this interval as the run's time series records it
+	// (RunResult.Intervals): streams write it as it is, so a streamed line
+	// and the result file's record of the same interval agree.
+	Point IntervalSummary
 	// Start is when the interval began; T its offset from the measured start;
 	// Length its length.
 	Start  time.Time

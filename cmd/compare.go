@@ -111,6 +111,9 @@ type CompareOptions struct {
 	FailOn      FailOn
 	// Out is the file the comparison is written to ("" or "-": stdout).
 	Out string
+	// Filter keeps the benchmarks or scenarios (and units or metrics) it
+	// matches, on both sides (--filter; nil: all).
+	Filter *compare.Filter
 }
 
 const compareLong = `Compare two sets of runs and fail on a real regression, never on noise.
@@ -156,6 +159,18 @@ runs are left out of every metric but error_rate, which is compared over all
 runs so that a build that fails requests shows as an error_rate regression.
 Invalid old runs are left out with a warning.
 
+--filter QUERY compares only what a benchstat filter matches, on both sides
+(golang.org/x/perf/benchproc syntax): '.name:Encode', '.name:/^Enc/ /size:1k',
+'.unit:sec/op', 'pkg:example.com/x', '-.name:Decode'. For perfkit results a
+scenario is .name (with workload: and model: keys) and a metric is a .unit:
+'.name:api .unit:(p99 OR throughput)'. Go benchmark input ends the table with
+benchstat's geomean row per unit: the geometric mean of the medians over the
+benchmarks, not tested, never gating.
+
+--format junit writes JUnit XML (a test case per scenario and metric, a
+failure for each verdict --fail-on names) for CI test reports; markdown is
+the format of $GITHUB_STEP_SUMMARY; csv has a row per scenario and metric.
+
 The gate (--fail-on, a comma list): regression and invalid by default;
 inconclusive adds metrics with too few runs to decide; never only reports.
 
@@ -166,7 +181,9 @@ unreadable file, environments that differ under --strict-env).`
 const compareExample = `  perfkit compare
   perfkit compare --baseline main .perfkit/results/new.json
   perfkit compare old.json new.json --threshold p99=15% --format markdown -o compare.md
-  go test -run '^$' -bench . -count 10 ./... > new.txt && perfkit compare old.txt new.txt`
+  go test -run '^$' -bench . -count 10 ./... > new.txt && perfkit compare old.txt new.txt
+  perfkit compare old.txt new.txt --filter '.name:/^Encode/ .unit:sec/op'
+  perfkit compare --baseline main new.json --format junit -o perf-junit.xml`
 
 // NewCmdCompare builds `perfkit compare`. runF replaces compareRun in tests
 // that check what the command line resolves to.
@@ -193,7 +210,8 @@ func NewCmdCompare(f *Factory, runF func(*CompareOptions) error) *cobra.Command 
 	fl.String("baseline", "", `baseline to use as OLD (default "default" when no OLD is given)`)
 	addCompareFlags(fl)
 	fl.Bool("all", false, "show every metric, not only the changed ones")
-	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (a page with charts)")
+	fl.String("filter", "", "compare only what this benchstat filter matches, e.g. '.name:Encode', '.name:/^Enc/ /size:1k', '.unit:sec/op', '-.name:Decode'; for perfkit results a scenario is .name and a metric .unit")
+	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (a page with charts), junit (JUnit XML for CI test reports)")
 	addGateFlags(fl)
 	fl.StringP("out", "o", "", "write the comparison to this file (atomically) instead of stdout")
 	fl.String("baseline-dir", "", "baselines directory (default "+baseline.DefaultDir+"; env PERFKIT_BASELINE_DIR; config baseline-dir)")
@@ -252,14 +270,19 @@ func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*Compar
 		return nil, err
 	}
 	fs, _ := flags.GetString("format")
-	if opts.Format, err = report.ParseReportFormat(fs); err != nil {
+	if opts.Format, err = report.ParseCompareFormat(fs); err != nil {
 		return nil, err
 	}
 	fo, _ := flags.GetString("fail-on")
 	if opts.FailOn, err = parseFailOn(fo); err != nil {
 		return nil, err
 	}
+	opts.View.Fails = opts.FailOn.fails
 	opts.View.All, _ = flags.GetBool("all")
+	fq, _ := flags.GetString("filter")
+	if opts.Filter, err = compare.ParseFilter(fq); err != nil {
+		return nil, err
+	}
 	opts.Compare.IncludeInvalid, _ = flags.GetBool("include-invalid")
 	opts.Out, _ = flags.GetString("out")
 	if err := checkOutDir(opts.Out); err != nil {
@@ -456,10 +479,12 @@ func compareRun(opts *CompareOptions) error {
 		if err != nil {
 			return err
 		}
-		old = compare.FromResult(r, "baseline "+opts.Baseline)
+		if old, err = compare.FilterSource(compare.FromResult(r, "baseline "+opts.Baseline), opts.Filter); err != nil {
+			return err
+		}
 	} else {
 		var err error
-		if old, err = compare.Load(opts.Old); err != nil {
+		if old, err = compare.LoadFiltered(opts.Old, opts.Filter); err != nil {
 			return err
 		}
 	}
@@ -471,7 +496,7 @@ func compareRun(opts *CompareOptions) error {
 		}
 		newPath = p
 	}
-	new, err := compare.Load(newPath)
+	new, err := compare.LoadFiltered(newPath, opts.Filter)
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,11 @@ func flagCompletion(f *Factory, c *cobra.Command, name string) completeFunc {
 		switch {
 		case inProfile:
 			return fixed(strs([]profiles.Format{profiles.FormatTable, profiles.FormatMarkdown, profiles.FormatJSON})...)
-		case c.Name() == "report", c.Name() == "compare", c.Name() == "history":
+		case c.Name() == "compare":
+			return fixed(strs(report.CompareFormats())...)
+		case c.Name() == "history":
+			return fixed(strs(report.HistoryFormats())...)
+		case c.Name() == "report":
 			return fixed(strs(report.ReportFormats())...)
 		}
 		return fixed(formatNames()...)

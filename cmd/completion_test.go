@@ -57,9 +57,9 @@ func TestCompletionValues(t *testing.T) {
 		{[]string{"compare", "--baseline", ""}, baselines},
 		{[]string{"run", "--compare", ""}, baselines},
 		// Flags with fixed values.
-		{[]string{"run", "--format", ""}, []string{"table", "json", "markdown"}},
-		{[]string{"compare", "--format", ""}, []string{"table", "json", "markdown", "html"}},
-		{[]string{"report", "--format", ""}, []string{"table", "json", "markdown", "html"}},
+		{[]string{"run", "--format", ""}, []string{"table", "json", "markdown", "csv"}},
+		{[]string{"compare", "--format", ""}, []string{"table", "json", "markdown", "csv", "html", "junit"}},
+		{[]string{"report", "--format", ""}, []string{"table", "json", "markdown", "csv", "html"}},
 		{[]string{"profile", "top", "--format", ""}, []string{"table", "markdown", "json"}},
 		{[]string{"run", "--arrival", ""}, []string{"constant", "poisson"}},
 		{[]string{"compare", "--fail-on", ""}, []string{"regression", "invalid", "inconclusive", "never"}},

@@ -53,7 +53,7 @@ func NewCmdHistory(f *Factory) *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.SortFlags = false
-	fl.String("format", string(report.Table), "output: "+strings.Join(formatNames(), ", ")+", html (charts with the change points)")
+	fl.String("format", string(report.Table), "output: table, markdown, json, html (charts with the change points)")
 	fl.Bool("check", false, "exit 1 when a regression beyond its threshold starts among the newest --recent points")
 	fl.Int("recent", trend.DefaultRecent, "points --check looks at: a change point starting among the newest K")
 	fl.Float64("significance", trend.DefaultAlpha, "level of each change point's permutation test: the chance of one in a series of pure noise")
@@ -76,7 +76,7 @@ func historyRun(f *Factory, c *cobra.Command, name string) error {
 		return err
 	}
 	fs, _ := fl.GetString("format")
-	format, err := report.ParseReportFormat(fs)
+	format, err := report.ParseHistoryFormat(fs)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,7 @@ func TestHistoryBadInput(t *testing.T) {
 		{[]string{"history", "main"}, `no history for baseline "main"`},
 		{[]string{"history", "../x"}, "baseline name"},
 		{[]string{"history", "main", "--format", "xml"}, `format "xml"`},
+		{[]string{"history", "main", "--format", "csv"}, `format "csv": accepted: table, markdown, json, html`}, // a history has no CSV form (it recursed without end)
 		{[]string{"history", "main", "--significance", "2"}, "--significance 2"},
 		{[]string{"history", "main", "--recent", "0"}, "--recent 0"},
 		{[]string{"history", "main", "--permutations", "0"}, "--permutations 0"},

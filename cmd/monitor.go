@@ -19,6 +19,8 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/alert"
 	"github.com/perfkit/perfkit/report/live"
+	"github.com/perfkit/perfkit/report/push"
+	"github.com/perfkit/perfkit/report/stream"
 )
 
 // Config keys and run flags of monitoring.
@@ -29,12 +31,14 @@ const (
 	alertsKey      = "alerts"
 	thresholdsKey  = "thresholds"
 	notifyKey      = "notify"
+	streamKey      = "stream"
+	pushRWKey      = "push-remote-write"
 )
 
 // monitorTopKeys are the top-level config keys of monitoring: alerts and
 // thresholds there apply to every scenario.
 func monitorTopKeys() []string {
-	return []string{alertsKey, thresholdsKey, notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey}
+	return []string{alertsKey, thresholdsKey, notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey, streamKey, pushRWKey}
 }
 
 // monitorScenarioKeys are the scenario keys of monitoring.
@@ -42,12 +46,14 @@ func monitorScenarioKeys() []string { return []string{alertsKey, thresholdsKey} 
 
 // monitorRunKeys are the whole-run keys: refused inside a scenario.
 func monitorRunKeys() []string {
-	return []string{notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey}
+	return []string{notifyKey, metricsAddrKey, dashboardKey, allowRemoteKey, streamKey, pushRWKey}
 }
 
 func addMonitorFlags(fl *pflag.FlagSet) {
 	fl.String(metricsAddrKey, "", "serve Prometheus metrics (perfkit_*) at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464")
 	fl.String(dashboardKey, "", "serve a live dashboard at http://ADDR/ during the run (port 0 picks one; the URL is printed), e.g. 127.0.0.1:0")
+	fl.String(streamKey, "", "write one JSON line per interval to FILE as the run goes ('-': stdout, and the report goes to stderr)")
+	fl.String(pushRWKey, "", "push each interval's metrics to this Prometheus remote-write URL during the run, e.g. http://127.0.0.1:9090/api/v1/write (a slow or dead endpoint never stalls the run: undelivered intervals are counted)")
 	fl.Bool(allowRemoteKey, false, "let --metrics-addr and --dashboard bind a non-loopback address (other machines can read the run)")
 }
 
@@ -63,6 +69,13 @@ type MonitorOptions struct {
 	MetricsAddr   string
 	DashboardAddr string
 	AllowRemote   bool
+	// Stream is the file each interval is written to as a JSON line
+	// (--stream), "" when off; StreamOut is the writer of "-".
+	Stream    string
+	StreamOut io.Writer
+	// PushRemoteWrite is the remote-write URL interval metrics are pushed
+	// to (--push-remote-write), "" when off.
+	PushRemoteWrite string
 }
 
 // notifySpec is one entry of `notify:`.
@@ -77,7 +90,7 @@ type notifySpec struct {
 
 // active reports whether anything needs watching.
 func (mo *MonitorOptions) active() bool {
-	return mo != nil && (len(mo.Rules) > 0 || len(mo.Thresholds) > 0 || mo.MetricsAddr != "" || mo.DashboardAddr != "")
+	return mo != nil && (len(mo.Rules) > 0 || len(mo.Thresholds) > 0 || mo.MetricsAddr != "" || mo.DashboardAddr != "" || mo.Stream != "" || mo.PushRemoteWrite != "")
 }
 
 // resolveMonitor reads monitoring from the flags, PERFKIT_* variables and
@@ -92,6 +105,20 @@ func (r *resolver) resolveMonitor(scenarios []bench.Scenario, sweeps []*bench.Sw
 		return nil, o.wrapGlobal(fmt.Errorf("%s: %w", allowRemoteKey, err))
 	}
 	mo.AllowRemote = allow.(bool)
+	if raw, o := r.lookupSetting(pushRWKey, nil); raw != nil {
+		mo.PushRemoteWrite = strings.TrimSpace(fmt.Sprint(raw))
+		if mo.PushRemoteWrite != "" {
+			if err := push.CheckURL(mo.PushRemoteWrite); err != nil {
+				return nil, o.wrapGlobal(fmt.Errorf("--%s: %w", pushRWKey, err))
+			}
+		}
+	}
+	if raw, o := r.lookupSetting(streamKey, nil); raw != nil {
+		mo.Stream = strings.TrimSpace(fmt.Sprint(raw))
+		if err := checkOutDir(mo.Stream); err != nil {
+			return nil, o.wrapGlobal(fmt.Errorf("--%s: %w", streamKey, err))
+		}
+	}
 	for _, key := range []string{metricsAddrKey, dashboardKey} {
 		raw, o := r.lookupSetting(key, nil)
 		addr := ""
@@ -397,6 +424,8 @@ type monitor struct {
 	servers []*live.Server
 	disp    *alert.Dispatcher
 	files   []*os.File
+	stream  *stream.Writer
+	push    *push.RemoteWrite
 	grace   time.Duration // how long Close lets notifiers finish
 	abort   context.CancelCauseFunc
 
@@ -491,6 +520,27 @@ func startMonitor(ctx context.Context, mo *MonitorOptions, streams *IOStreams, s
 	if len(notifiers) > 0 {
 		m.disp = alert.NewDispatcher(0, notifiers...)
 	}
+	if mo.Stream != "" {
+		w := mo.StreamOut
+		if mo.Stream != "-" {
+			f, err := os.Create(mo.Stream)
+			if err != nil {
+				return nil, ctx, fmt.Errorf("--%s %s: %w", streamKey, mo.Stream, unwrapPath(err))
+			}
+			m.files = append(m.files, f)
+			w = f
+		}
+		m.stream = stream.New(w, mo.Stream, 0)
+	}
+	if mo.PushRemoteWrite != "" {
+		p, err := push.NewRemoteWrite(mo.PushRemoteWrite, push.Options{Warn: func(msg string) {
+			fmt.Fprintf(stderr, "perfkit: warning: %s\n", msg)
+		}})
+		if err != nil {
+			return nil, ctx, &usageError{err: fmt.Errorf("--%s: %w", pushRWKey, err)}
+		}
+		m.push = p
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	m.abort = cancel
 	ok = true
@@ -518,6 +568,12 @@ func (m *monitor) observers(sc bench.Scenario) []bench.Observer {
 	}
 	if m.dash != nil {
 		obs = append(obs, m.dash)
+	}
+	if m.stream != nil {
+		obs = append(obs, m.stream)
+	}
+	if m.push != nil {
+		obs = append(obs, m.push)
 	}
 	return obs
 }
@@ -605,9 +661,23 @@ func (m *monitor) close() {
 		cancel()
 	}
 	m.servers = nil
+	if m.push != nil {
+		// What is queued gets a few seconds; an endpoint that is down
+		// costs the run no more than that.
+		if w := m.push.Close(5 * time.Second).Warning(m.opts.PushRemoteWrite); w != "" {
+			fmt.Fprintf(m.stderr, "perfkit: warning: %s\n", w)
+		}
+		m.push = nil
+	}
+	if m.stream != nil {
+		for _, w := range m.stream.Close().Warnings(m.opts.Stream) {
+			fmt.Fprintf(m.stderr, "perfkit: warning: %s\n", w)
+		}
+		m.stream = nil
+	}
 	for _, f := range m.files {
 		if err := f.Close(); err != nil {
-			fmt.Fprintf(m.stderr, "perfkit: warning: notify log %s: %v\n", f.Name(), err)
+			fmt.Fprintf(m.stderr, "perfkit: warning: %s: %v\n", f.Name(), err)
 		}
 	}
 	m.files = nil
@@ -631,4 +701,15 @@ func monitorGate(res *bench.Result) error {
 		msg += fmt.Sprintf(" (and %d more)", len(reasons)-1)
 	}
 	return gateErr(errors.New(msg))
+}
+
+// streamToStdout gives stdout to `--stream -`: the NDJSON lines alone go
+// there, and the report (and a --compare table) to stderr, so a pipe reads
+// nothing but JSON lines.
+func streamToStdout(f *Factory, opts *RunOptions) {
+	if opts.Monitor == nil || opts.Monitor.Stream != "-" {
+		return
+	}
+	opts.Monitor.StreamOut = f.IO.Out
+	opts.IO = &IOStreams{Out: f.IO.ErrOut, ErrOut: f.IO.ErrOut, errTTY: f.IO.errTTY}
 }

@@ -392,7 +392,7 @@ func TestReportCommand(t *testing.T) {
 	}{
 		{[]string{"report", "bad.json"}, []string{"result bad.json: not a perfkit result: line 2"}},
 		{[]string{"report", "missing.json"}, []string{"result missing.json: no such file or directory"}},
-		{[]string{"report", "r.json", "--format", "yaml"}, []string{`--format: format "yaml": accepted: table, json, markdown, html`}},
+		{[]string{"report", "r.json", "--format", "yaml"}, []string{`--format: format "yaml": accepted: table, json, markdown, csv, html`}},
 		{[]string{"report", "r.json", "-o", "nodir/x.html"}, []string{"output nodir/x.html: directory nodir does not exist"}},
 		{[]string{"report", "a.json", "b.json"}, []string{"expected at most one result file"}},
 	} {

@@ -390,6 +390,7 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 	if opts.Monitor, err = r.resolveMonitor(opts.Scenarios, opts.Sweeps); err != nil {
 		return nil, err
 	}
+	streamToStdout(f, opts)
 	if err := r.resolveScale(opts); err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
 	}
 	if opts.Monitor.active() {
-		fmt.Fprintln(stderr, "perfkit: warning: alerts, thresholds, /metrics and the dashboard are not used by --find-max-rate")
+		fmt.Fprintln(stderr, "perfkit: warning: alerts, thresholds, /metrics, the dashboard, --stream and --push-remote-write are not used by --find-max-rate")
 	}
 	now := opts.Now()
 	id := newID()

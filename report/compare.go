@@ -22,6 +22,26 @@ type CompareOptions struct {
 	// All shows every metric; by default tables show only the rows a reader
 	// must act on: regressed, improved, inconclusive and invalid.
 	All bool
+	// Fails says which verdicts fail the gate, for formats that mark
+	// failures (JUnit); nil: regressed and invalid, --fail-on's default.
+	Fails func(stats.Verdict) bool
+}
+
+// CompareFormats are the formats `perfkit compare` writes: ReportFormats
+// and JUnit.
+func CompareFormats() []Format { return append(ReportFormats(), JUnit) }
+
+// ParseCompareFormat is ParseReportFormat for `perfkit compare`: junit is
+// accepted too.
+func ParseCompareFormat(s string) (Format, error) {
+	if strings.EqualFold(strings.TrimSpace(s), string(JUnit)) {
+		return JUnit, nil
+	}
+	f, err := ParseReportFormat(s)
+	if err != nil {
+		return "", fmt.Errorf("%w, junit", err)
+	}
+	return f, nil
 }
 
 // WriteComparison renders c in format f: a table for terminals, markdown
@@ -40,6 +60,10 @@ func WriteComparison(w io.Writer, c *stats.Comparison, f Format, opts CompareOpt
 		return WriteComparisonJSON(w, c)
 	case HTML:
 		return WriteComparisonHTML(w, c)
+	case CSV:
+		return WriteComparisonCSV(w, c)
+	case JUnit:
+		return WriteComparisonJUnit(w, c, opts.Fails)
 	}
 	p, err := ParseFormat(string(f))
 	if err != nil {
@@ -75,13 +99,22 @@ func writeComparisonText(w io.Writer, c *stats.Comparison, opts CompareOptions, 
 		data = append(data, row)
 	}
 	out.WriteByte('\n')
+	if len(data) == 0 && len(c.Outcomes) > 0 {
+		out.WriteString(esc("No metric changed beyond its threshold (--all shows every metric).") + "\n\n")
+	}
+	// benchstat's geomean rows close the table, whatever was shown above.
+	for _, g := range c.Geomeans {
+		row := []string{"geomean", g.Metric, Value(g.Old, g.Unit), Value(g.New, g.Unit), formatDelta(stats.Relative, g.Delta), "-", "", fmt.Sprintf("over %d benchmarks; not tested", g.N)}
+		for i := range row {
+			row[i] = esc(flatten(row[i]))
+		}
+		data = append(data, row)
+	}
 	if len(data) > 0 {
 		if err := writeGrid(&out, []string{"SCENARIO", "METRIC", "OLD", "NEW", "DELTA", "P", "VERDICT", "REASON"}, []bool{false, false, true, true, true, true, false, false}, data, md); err != nil {
 			return err
 		}
 		out.WriteByte('\n')
-	} else if len(c.Outcomes) > 0 {
-		out.WriteString(esc("No metric changed beyond its threshold (--all shows every metric).") + "\n\n")
 	}
 	var notes []string
 	notes = append(notes, fmt.Sprintf("old: %s; new: %s", c.Old, c.New))
@@ -378,6 +411,17 @@ type comparisonJSON struct {
 	Added         []string      `json:"added"`
 	Removed       []string      `json:"removed"`
 	Warnings      []string      `json:"warnings"`
+	// Geomeans are benchstat's summary rows, Go benchmark input only.
+	Geomeans []geomeanJSON `json:"geomeans,omitempty"`
+}
+
+type geomeanJSON struct {
+	Metric string   `json:"metric"`
+	Unit   string   `json:"unit"`
+	N      int      `json:"n"`
+	Old    *float64 `json:"old"`
+	New    *float64 `json:"new"`
+	Delta  *float64 `json:"delta"`
 }
 
 type countsJSON struct {
@@ -458,6 +502,9 @@ func WriteComparisonJSON(w io.Writer, c *stats.Comparison) error {
 		},
 		Comparisons: make([]outcomeJSON, 0, len(c.Outcomes)),
 		Added:       nonNil(c.Added), Removed: nonNil(c.Removed), Warnings: nonNil(c.Warnings),
+	}
+	for _, g := range c.Geomeans {
+		doc.Geomeans = append(doc.Geomeans, geomeanJSON{Metric: g.Metric, Unit: g.Unit, N: g.N, Old: finite(g.Old), New: finite(g.New), Delta: finite(g.Delta)})
 	}
 	for _, o := range c.Outcomes {
 		kind := "relative"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,11 +32,24 @@ func WriteHistory(w io.Writer, a *trend.Analysis, f Format) error {
 	case HTML:
 		return writeHistoryHTML(w, a)
 	}
-	p, err := ParseReportFormat(string(f))
+	p, err := ParseHistoryFormat(string(f))
 	if err != nil {
 		return err
 	}
 	return WriteHistory(w, a, p)
+}
+
+// HistoryFormats are the outputs of `perfkit history`.
+func HistoryFormats() []Format { return []Format{Table, Markdown, JSON, HTML} }
+
+// ParseHistoryFormat is ParseReportFormat for `perfkit history`: a history
+// has no CSV form.
+func ParseHistoryFormat(s string) (Format, error) {
+	f, err := ParseReportFormat(s)
+	if err != nil || !slices.Contains(HistoryFormats(), f) {
+		return "", errors.New("format " + strconv.Quote(s) + ": accepted: table, markdown, json, html")
+	}
+	return f, nil
 }
 
 // HistorySummary is the line a reader needs first: the points, the change

@@ -52,7 +52,7 @@ func TestParseReportFormat(t *testing.T) {
 			t.Errorf("%q: %v %v", in, f, err)
 		}
 	}
-	if _, err := ParseReportFormat("pdf"); err == nil || !strings.Contains(err.Error(), `format "pdf": accepted: table, json, markdown, html`) {
+	if _, err := ParseReportFormat("pdf"); err == nil || !strings.Contains(err.Error(), `format "pdf": accepted: table, json, markdown, csv, html`) {
 		t.Errorf("pdf: %v", err)
 	}
 	if _, err := ParseFormat("html"); err == nil {

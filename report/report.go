@@ -27,7 +27,7 @@ const (
 )
 
 // Formats returns the accepted formats in the order help text lists them.
-func Formats() []Format { return []Format{Table, JSON, Markdown} }
+func Formats() []Format { return []Format{Table, JSON, Markdown, CSV} }
 
 // ParseFormat returns the Format named s (case-insensitive; "md" is accepted
 // for markdown). Its error names s and lists the accepted formats.
@@ -59,6 +59,8 @@ func Write(w io.Writer, r *bench.Result, f Format) error {
 		return WriteMarkdown(w, r)
 	case HTML:
 		return WriteHTML(w, r)
+	case CSV:
+		return WriteCSV(w, r)
 	}
 	p, err := ParseFormat(string(f))
 	if err != nil {

@@ -170,6 +170,9 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 	c.Old, c.New = old.Label, new.Label
 	c.Added, c.Removed = added, removed
 	c.Warnings = warnings
+	if new.Format == GoBench {
+		c.Geomeans = stats.Geomeans(c.Outcomes)
+	}
 	return c, nil
 }
 

@@ -21,12 +21,13 @@ import (
 // `allocs/op=0%`).
 const GoBenchThresholdPct = 5
 
-// decodeGoBench reads `go test -bench` output. Each result line is a run;
+// decodeGoBench reads `go test -bench` output, keeping the results and
+// units f matches (nil: all). Each result line is a run;
 // lines of the same benchmark are its runs (-count). The "-N" GOMAXPROCS
 // suffix is dropped from names when the whole input has one N, so inputs
 // from machines with different CPU counts still match (the environment
 // check reports the difference).
-func decodeGoBench(data []byte, name string) (*Source, error) {
+func decodeGoBench(data []byte, name string, f *Filter) (*Source, error) {
 	rd := benchfmt.NewReader(bytes.NewReader(data), name)
 	type line struct {
 		pkg, full, where string
@@ -35,12 +36,17 @@ func decodeGoBench(data []byte, name string) (*Source, error) {
 	}
 	var lines []line
 	var units []string
+	filtered := false // some result lines were left out by f
 	src := &Source{Label: name, Format: GoBench}
 	for rd.Scan() {
 		switch rec := rd.Result().(type) {
 		case *benchfmt.SyntaxError:
 			return nil, rec
 		case *benchfmt.Result:
+			if !f.apply(rec) {
+				filtered = true
+				continue
+			}
 			file, ln := rec.Pos()
 			l := line{pkg: rec.GetConfig("pkg"), where: fmt.Sprintf("%s:%d", file, ln), values: map[string]float64{}}
 			full := rec.Name.Full()
@@ -81,6 +87,9 @@ func decodeGoBench(data []byte, name string) (*Source, error) {
 	}
 	if err := rd.Err(); err != nil {
 		return nil, err
+	}
+	if len(lines) == 0 && filtered {
+		return nil, fmt.Errorf("no benchmark matches --filter %q", f.query)
 	}
 	if len(lines) == 0 {
 		return nil, errors.New("no benchmark results: expected a perfkit result (JSON) or `go test -bench` output (Benchmark... lines)")

@@ -94,12 +94,15 @@ type Source struct {
 
 // Load reads a perfkit result or Go benchmark text from path, telling them
 // apart by content. Errors name the file (and line, where there is one).
-func Load(path string) (*Source, error) {
+func Load(path string) (*Source, error) { return LoadFiltered(path, nil) }
+
+// LoadFiltered is Load keeping only what f matches (nil: everything).
+func LoadFiltered(path string, f *Filter) (*Source, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	src, err := Decode(data, path)
+	src, err := DecodeFiltered(data, path, f)
 	if err != nil {
 		var located interface{ Pos() (string, int) }
 		if errors.As(err, &located) {
@@ -113,7 +116,11 @@ func Load(path string) (*Source, error) {
 // Decode reads a perfkit result (JSON, starting with "{") or Go benchmark
 // text, either after a UTF-8 byte order mark. name labels the source and
 // positions Go syntax errors.
-func Decode(data []byte, name string) (*Source, error) {
+func Decode(data []byte, name string) (*Source, error) { return DecodeFiltered(data, name, nil) }
+
+// DecodeFiltered is Decode keeping only the benchmarks, scenarios and
+// units f matches (nil: everything).
+func DecodeFiltered(data []byte, name string, f *Filter) (*Source, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // a UTF-8 BOM some editors add
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
@@ -124,9 +131,9 @@ func Decode(data []byte, name string) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return FromResult(r, name), nil
+		return FilterSource(FromResult(r, name), f)
 	}
-	return decodeGoBench(data, name)
+	return decodeGoBench(data, name, f)
 }
 
 // Perfkit metric names. P999 is written "p99.9"; thresholds also accept

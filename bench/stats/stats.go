@@ -200,6 +200,10 @@ type Comparison struct {
 	// Warnings concern the inputs as a whole: environments that differ,
 	// runs left out.
 	Warnings []string
+	// Geomeans are benchstat's summary rows (Go benchmark input): per
+	// unit, the geometric mean of the medians over the benchmarks. Not
+	// tested, never gating.
+	Geomeans []Geomean
 }
 
 // Count returns how many outcomes have verdict v.

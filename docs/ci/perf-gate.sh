@@ -7,7 +7,8 @@
 #
 #   docs/ci/perf-gate.sh run       perfkit run, the result kept in PERF_GATE_RESULT
 #   docs/ci/perf-gate.sh compare   compare it with the baseline; the markdown goes to
-#                                  $GITHUB_STEP_SUMMARY when set; exits like compare:
+#                                  $GITHUB_STEP_SUMMARY when set (and JUnit XML to
+#                                  PERF_GATE_JUNIT when set); exits like compare:
 #                                  0 pass, 1 the gate said no, 2 bad input
 #   docs/ci/perf-gate.sh save      save it as the baseline
 #
@@ -18,12 +19,19 @@
 #                       scenario of perfkit.yaml, or the default suite without one)
 #   PERF_GATE_BASELINE  the baseline's name (default "default")
 #   PERF_GATE_RESULT    the result file (default perf-result.json)
+#   PERF_GATE_FAIL_ON   compare's --fail-on (default regression,invalid)
+#   PERF_GATE_JUNIT     also write the comparison as JUnit XML to this file
+#                       (default: none)
+#
+# action.yml at the repository root (the GitHub Action) runs these same steps.
 set -euo pipefail
 
 bin=${PERF_GATE_BIN:-bin/perfkit}
 run_args=${PERF_GATE_RUN_ARGS:---count 10}
 name=${PERF_GATE_BASELINE:-default}
 result=${PERF_GATE_RESULT:-perf-result.json}
+fail_on=${PERF_GATE_FAIL_ON:-regression,invalid}
+junit=${PERF_GATE_JUNIT:-}
 
 if [ ! -x "$bin" ]; then
 	echo "perf-gate: no perfkit binary at $bin: run 'make build' in the perfkit checkout first, or set PERF_GATE_BIN" >&2
@@ -44,7 +52,11 @@ compare)
 		exit 0
 	fi
 	code=0
-	"$bin" compare --baseline "$name" "$result" --format markdown >compare.md || code=$?
+	"$bin" compare --baseline "$name" "$result" --fail-on "$fail_on" --format markdown >compare.md || code=$?
+	if [ -n "$junit" ]; then
+		# The same decision again, as JUnit XML for test-report viewers.
+		"$bin" compare --baseline "$name" "$result" --fail-on "$fail_on" --format junit -o "$junit" || true
+	fi
 	cat compare.md
 	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat compare.md >>"$GITHUB_STEP_SUMMARY"; fi
 	exit "$code"
