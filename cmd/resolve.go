@@ -63,6 +63,9 @@ func settingSpecs() []settingSpec {
 		{Param: bench.Param{Name: "max-error-rate", Kind: bench.Float, Default: strconv.FormatFloat(d.MaxErrorRate, 'g', -1, 64),
 			Help: "error rate above which a run is marked invalid (0.1 or 10%)"},
 			set: func(s *bench.Settings, v any) { s.MaxErrorRate = v.(float64) }},
+		{Param: bench.Param{Name: "stages", Kind: bench.String,
+			Help: "staged load DURATION:TARGET,...: rates ramping from -r (open model) or workers from -c (closed); sets the duration (docs/stages.md)"},
+			set: func(s *bench.Settings, v any) { s.Stages = v.(string) }},
 		{Param: bench.Param{Name: "max-late", Kind: bench.Float, Default: strconv.FormatFloat(d.MaxLate, 'g', -1, 64),
 			Help: "open model: share of ops perfkit may start over 1ms late (a worker free) before a run is invalid (0.05 or 5%)"},
 			set: func(s *bench.Settings, v any) { s.MaxLate = v.(float64) }},
@@ -256,6 +259,9 @@ func (r *resolver) resolveSettings(name string, sc *scenarioConfig) (bench.Setti
 	// layer wins (-n 500 replaces the default 10s, and a config file's
 	// iterations). Both at the same layer is left for Validate to refuse.
 	od, on := origins["duration"], origins["iterations"]
+	if st := origins["stages"]; s.Stages != "" && st.layer > od.layer {
+		s.Duration = s.ParsedStages().Total() // the stages set the measured time
+	}
 	switch {
 	case on.layer > od.layer:
 		s.Duration = 0
