@@ -312,12 +312,11 @@ func (r *runner) nextIntended(ws *workerState) int64 {
 	if r.sched != nil {
 		return r.stagedIntended(ws)
 	}
-	rng := ws.rng
 	if r.set.Arrival != ArrivalPoisson {
 		i := r.seq.Add(1) - 1
 		return int64(r.offsetNs + float64(i)*r.gapNs)
 	}
-	gap := int64(rng.ExpFloat64() * r.gapNs)
+	gap := int64(ws.rng.ExpFloat64() * r.gapNs)
 	return r.nextT.Add(gap) - gap
 }
 
