@@ -303,16 +303,16 @@ func (s Settings) validateStages() error {
 		return err
 	}
 	if s.Duration != 0 && s.Duration != st.Total() {
-		return fmt.Errorf("duration %s and stages %s (%s in all) both set: the stages set the measured time; drop --duration", s.Duration, st, st.Total())
+		return fmt.Errorf("duration %s and stages %s (%s in all) both set: the stages set the measured time; drop --duration", s.Duration, s.Stages, st.Total())
 	}
 	if s.Rate > 0 {
 		if m := st.Max(); m > MaxRate {
-			return fmt.Errorf("stages %s: rate %g: at most %d ops per second (split the load with --shard)", st, m, MaxRate)
+			return fmt.Errorf("stages %s: rate %g: at most %d ops per second (split the load with --shard)", s.Stages, m, MaxRate)
 		}
 		return nil
 	}
 	if n := s.stagedWorkers(); n > MaxConcurrency {
-		return fmt.Errorf("stages %s: %d workers: at most %d (for many clients use the open model, -r, with stages of rates)", st, n, MaxConcurrency)
+		return fmt.Errorf("stages %s: %d workers: at most %d (for many clients use the open model, -r, with stages of rates)", s.Stages, n, MaxConcurrency)
 	}
 	return nil
 }
