@@ -89,8 +89,9 @@ func validateStages(run *RunResult, set Settings, procs, numCPU int, bad func(st
 		}
 		return why
 	}
-	for _, f := range run.Stages(set) {
-		name := fmt.Sprintf("stage %d (%s, %g→%g/s)", f.Index+1, f.End-f.Start, f.From, f.To)
+	figs := run.Stages(set)
+	for _, f := range figs {
+		name := fmt.Sprintf("stage %d/%d (%s, %g→%g/s)", f.Index+1, len(figs), f.End-f.Start, f.From, f.To)
 		if f.Target > 0 && f.Achieved < MinAchievedRatio*f.Target {
 			bad("%s: achieved rate %.1f/s is under %.0f%% of the target %.1f/s: %s", name, f.Achieved, MinAchievedRatio*100, f.Target, explain())
 		}

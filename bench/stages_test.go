@@ -48,13 +48,13 @@ func TestValidateJudgesEachStage(t *testing.T) {
 	// stage 2 gets 95% of its target; the run as a whole 98.3%
 	run := stagedRun([]float64{250, 750, 1000, 1000, 1000, 1000}, []float64{250, 750, 950, 950, 1000, 1000}, []int64{0, 0, 0, 0, 0, 0})
 	Validate(&run, set, 2, 2, false)
-	if run.Valid || len(run.InvalidReasons) != 1 || !strings.HasPrefix(run.InvalidReasons[0], "stage 2 (2s, 1000→1000/s): achieved rate 950.0/s is under 99% of the target 1000.0/s") {
+	if run.Valid || len(run.InvalidReasons) != 1 || !strings.HasPrefix(run.InvalidReasons[0], "stage 2/3 (2s, 1000→1000/s): achieved rate 950.0/s is under 99% of the target 1000.0/s") {
 		t.Fatalf("reasons %q", run.InvalidReasons)
 	}
 	// stage 3 starts 6% of its ops late with a worker free
 	run = stagedRun([]float64{250, 750, 1000, 1000, 1000, 1000}, []float64{250, 750, 1000, 1000, 1000, 1000}, []int64{0, 0, 0, 0, 60, 60})
 	Validate(&run, set, 2, 2, false)
-	if run.Valid || len(run.InvalidReasons) != 1 || !strings.HasPrefix(run.InvalidReasons[0], "stage 3 (2s, 1000→1000/s): schedule lag: 120 ops (6.0%") {
+	if run.Valid || len(run.InvalidReasons) != 1 || !strings.HasPrefix(run.InvalidReasons[0], "stage 3/3 (2s, 1000→1000/s): schedule lag: 120 ops (6.0%") {
 		t.Fatalf("reasons %q", run.InvalidReasons)
 	}
 	run = stagedRun([]float64{250, 750, 1000, 1000, 1000, 1000}, []float64{250, 750, 995, 1000, 1000, 1000}, []int64{0, 0, 0, 0, 40, 40})
