@@ -240,6 +240,8 @@ func (c *collector) emit(final bool) {
 		Length:       time.Duration(length),
 		Ops:          iv.ops,
 		Errors:       iv.errs,
+		Target:       is.Target,
+		Achieved:     is.Achieved,
 		ErrorsByKind: maps(iv.errKinds),
 		Counters:     r.lay.counterMap(iv.counters),
 		Latency:      r.lay.latencyMap(iv, all),

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +43,23 @@ func TestStagesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, filepath.Join("testdata", "table_stages.golden"), buf.Bytes())
+}
+
+// The HTML report plots a staged load's target beside what it achieved: the
+// open model's target and started ops/s on the throughput chart, the closed
+// model's target workers and ops in flight on a chart of their own.
+func TestStagesHTMLPlotsTarget(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, stagedResult()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"started/s", "Workers over time (target vs ops in flight)", "in flight"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+	if !strings.Contains(out, ">target<") {
+		t.Errorf("no target series in the legends")
+	}
 }
