@@ -101,6 +101,14 @@ type Schedule struct {
 	ends  []int64   // each stage's end, ns from the origin
 	vals  []float64 // value at each stage's end
 	cum   []float64 // ∫ value dt (value·s) from the origin to each stage's end
+	segs  []segment // per stage, what Time needs, precomputed
+}
+
+// segment is a stage as Time inverts it: it starts at t0 (ns) with value
+// v0, after cum0 ops, and the value grows by a per second.
+type segment struct {
+	t0          int64
+	v0, a, cum0 float64
 }
 
 // NewSchedule builds the schedule that starts at start and runs through st.
@@ -110,6 +118,7 @@ func NewSchedule(start float64, st Stages) *Schedule {
 	var c float64
 	prev := start
 	for _, g := range st {
+		s.segs = append(s.segs, segment{t0: t, v0: prev, a: (g.Target - prev) / g.Duration.Seconds(), cum0: c})
 		t += int64(g.Duration)
 		c += (prev + g.Target) / 2 * g.Duration.Seconds()
 		s.ends = append(s.ends, t)
@@ -228,20 +237,22 @@ func (s *Schedule) Time(n float64, cur *int) (int64, bool) {
 		k--
 	}
 	*cur = k
-	t0, dt, v0, v1 := s.stage(k)
-	if k > 0 {
-		n -= s.cum[k-1]
+	g := &s.segs[k]
+	n -= g.cum0
+	if n <= 0 {
+		return g.t0, true
 	}
-	// Within the stage the rate is v0 + a·x with a = (v1-v0)/dt, so the
-	// integral is v0·x + a·x²/2 = n. The root written as 2n/(v0 + √(v0² +
-	// 2an)) is exact for a = 0 and loses nothing when v0² ≫ 2an.
-	sec := float64(dt) / 1e9
-	a := (v1 - v0) / sec
-	den := v0 + math.Sqrt(max(v0*v0+2*a*n, 0))
-	if den <= 0 || n <= 0 {
-		return t0, true
+	if g.a == 0 { // a flat stage: no root
+		return g.t0 + int64(n/g.v0*1e9), true
 	}
-	return t0 + int64(2*n/den*1e9), true
+	// Within the stage the rate is v0 + a·x, so the integral is v0·x +
+	// a·x²/2 = n. The root written as 2n/(v0 + √(v0² + 2an)) loses nothing
+	// when v0² ≫ 2an.
+	den := g.v0 + math.Sqrt(max(g.v0*g.v0+2*g.a*n, 0))
+	if den <= 0 {
+		return g.t0, true
+	}
+	return g.t0 + int64(2*n/den*1e9), true
 }
 
 // Level is the number of workers active at t (closed model): the value
