@@ -397,6 +397,9 @@ func (r *runner) dropped(started int64) int64 {
 // targetOf fills an interval's target and achieved figures: the interval
 // starts at t (ns from the measured start) and lasts length ns.
 func (r *runner) targetOf(is *IntervalSummary, iv *interval, t, length int64) {
+	if !r.iterations { // the last interval may run on into the grace: no op starts there
+		length = min(length, r.measureEnd-r.measureStart-t)
+	}
 	if length <= 0 || (r.gapNs == 0 && r.sched == nil) {
 		return
 	}

@@ -109,6 +109,7 @@ type Schedule struct {
 type segment struct {
 	t0          int64
 	v0, a, cum0 float64
+	nsPerOp     float64 // 1e9/v0: a flat stage's gap
 }
 
 // NewSchedule builds the schedule that starts at start and runs through st.
@@ -118,7 +119,11 @@ func NewSchedule(start float64, st Stages) *Schedule {
 	var c float64
 	prev := start
 	for _, g := range st {
-		s.segs = append(s.segs, segment{t0: t, v0: prev, a: (g.Target - prev) / g.Duration.Seconds(), cum0: c})
+		seg := segment{t0: t, v0: prev, a: (g.Target - prev) / g.Duration.Seconds(), cum0: c}
+		if prev > 0 {
+			seg.nsPerOp = 1e9 / prev
+		}
+		s.segs = append(s.segs, seg)
 		t += int64(g.Duration)
 		c += (prev + g.Target) / 2 * g.Duration.Seconds()
 		s.ends = append(s.ends, t)
@@ -243,7 +248,7 @@ func (s *Schedule) Time(n float64, cur *int) (int64, bool) {
 		return g.t0, true
 	}
 	if g.a == 0 { // a flat stage: no root
-		return g.t0 + int64(n/g.v0*1e9), true
+		return g.t0 + int64(n*g.nsPerOp), true
 	}
 	// Within the stage the rate is v0 + a·x, so the integral is v0·x +
 	// a·x²/2 = n. The root written as 2n/(v0 + √(v0² + 2an)) loses nothing
@@ -275,6 +280,28 @@ func (s *Schedule) Level(t int64, cur *int) int {
 	*cur = k
 	t0, dt, v0, v1 := s.stage(k)
 	return int(math.Round(v0 + (v1-v0)*float64(t-t0)/float64(dt)))
+}
+
+// InactiveFrom is the first time at or after t when worker g is not active,
+// Level ≤ g; math.MaxInt64 if never.
+func (s *Schedule) InactiveFrom(g int, t int64) int64 {
+	var cur int
+	if s.Level(t, &cur) <= g {
+		return t
+	}
+	thr := float64(g) + 0.5 // Round(v) ≤ g ⇔ v < g + 0.5
+	for k := range s.ends {
+		t0, dt, v0, v1 := s.stage(k)
+		if s.ends[k] <= t || v1 >= thr || v1 >= v0 {
+			continue
+		}
+		at := max(t0+int64(math.Floor((thr-v0)/(v1-v0)*float64(dt))), t)
+		for at < s.ends[k] && s.Level(at, &cur) > g { // rounding: step on
+			at++
+		}
+		return at
+	}
+	return math.MaxInt64
 }
 
 // ActiveFrom is the first time at or after t when worker g (from 0) is

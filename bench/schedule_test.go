@@ -331,3 +331,25 @@ func TestOpenStagesIntervalsCarryTheirTarget(t *testing.T) {
 		t.Errorf("ops in the intervals: target %g, achieved %g", target, achieved)
 	}
 }
+
+// InactiveFrom agrees with Level: worker g is active up to that instant and
+// not at it.
+func TestScheduleInactiveFrom(t *testing.T) {
+	s := NewSchedule(2, Stages{{time.Second, 10}, {time.Second, 10}, {time.Second, 0}, {time.Second, 7}})
+	var cur int
+	for w := range 10 {
+		for _, from := range []int64{-5, 0, 1.5e9, 2.2e9} {
+			at := s.InactiveFrom(w, from)
+			if at == math.MaxInt64 {
+				t.Errorf("worker %d from %d: never inactive", w, from)
+				continue
+			}
+			if s.Level(at, &cur) > w || (at > from && s.Level(at-1, &cur) <= w) {
+				t.Errorf("worker %d from %d: inactive at %d, levels %d then %d", w, from, at, s.Level(at-1, &cur), s.Level(at, &cur))
+			}
+		}
+	}
+	if at := s.InactiveFrom(1, 3.9e9); at != math.MaxInt64 {
+		t.Errorf("worker 1 at the end (level 7): inactive at %d, want never", at)
+	}
+}

@@ -74,10 +74,18 @@ type workerState struct {
 	precise  *preciseTimer // open model on Linux: waits for the next intended start
 	cur      int           // staged load: the worker's cursor into the schedule's stages
 	gid      int           // closed staged load: the worker's index in the whole load
+	// levelUntil is when the closed model next asks whether the worker is
+	// above the staged level: when it would next be (math.MaxInt64 without
+	// stages), so an op costs one comparison.
+	levelUntil int64
 }
 
 func (r *runner) newWorker(i int) *workerState {
-	return &workerState{r: r, w: &Worker{ID: i}, gid: i*r.set.shardCount() + r.set.shardIndex(),
+	lu := int64(math.MaxInt64)
+	if r.sched != nil {
+		lu = 0
+	}
+	return &workerState{r: r, w: &Worker{ID: i}, gid: i*r.set.shardCount() + r.set.shardIndex(), levelUntil: lu,
 		rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
 }
 
@@ -154,12 +162,14 @@ func (ws *workerState) closedLoop() {
 			ws.finish()
 			return
 		}
-		if r.sched != nil && ws.gid >= r.sched.Level(t0-r.measureStart, &ws.cur) {
-			if !ws.park() {
-				return
+		if t0 >= ws.levelUntil { // staged (else never): is the worker still active?
+			if ws.gid >= r.sched.Level(t0-r.measureStart, &ws.cur) {
+				if !ws.park() {
+					return
+				}
+				t0 = ws.t
 			}
-			t0 = ws.t
-			continue
+			ws.levelUntil = r.inactiveAt(ws.gid, t0)
 		}
 		if r.iterations && ws.idx >= 0 {
 			if ws.budget == 0 {
@@ -337,6 +347,16 @@ func (r *runner) stagedIntended(ws *workerState) int64 {
 		return math.MaxInt64
 	}
 	return r.measureStart + t
+}
+
+// inactiveAt is when (ns since base) worker g, active at t, is next above
+// the staged level; math.MaxInt64 if never.
+func (r *runner) inactiveAt(g int, t int64) int64 {
+	at := r.sched.InactiveFrom(g, t-r.measureStart)
+	if at == math.MaxInt64 {
+		return at
+	}
+	return r.measureStart + at
 }
 
 // park holds a closed-model worker above the staged level until the level
