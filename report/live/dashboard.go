@@ -83,6 +83,7 @@ type scenarioEvent struct {
 	Iterations  int64    `json:"iterations"`
 	Count       int      `json:"count"`
 	IntervalMs  int64    `json:"interval_ms"`
+	Stages      string   `json:"stages,omitempty"`
 }
 
 // IntervalEvent is the data of an "interval" event: one interval of a run.
@@ -136,7 +137,7 @@ func (d *Dashboard) SetupDone(info *bench.ScenarioInfo) error {
 		Scenario: info.Scenario, Workload: info.Workload, Model: string(info.Model),
 		Labels: info.Labels, Counters: info.Counters,
 		Concurrency: s.Concurrency, Rate: s.Rate, DurationMs: s.Duration.Milliseconds(), Iterations: s.Iterations,
-		Count: s.Count, IntervalMs: s.Interval.Milliseconds(),
+		Count: s.Count, IntervalMs: s.Interval.Milliseconds(), Stages: s.Stages,
 	})
 	return nil
 }

@@ -108,7 +108,8 @@
 
   function describe(m) {
     const parts = [m.workload, m.model + " model", "concurrency " + m.concurrency];
-    if (m.rate > 0) parts.push("rate " + fmtRate(m.rate) + "/s");
+    if (m.rate > 0) parts.push((m.stages ? "from " : "rate ") + fmtRate(m.rate) + "/s");
+    if (m.stages) parts.push("stages " + m.stages);
     if (m.iterations > 0) parts.push(m.iterations + " ops per run");
     else parts.push(sig3(m.duration_ms / 1000) + "s per run");
     if (m.count > 1) parts.push(m.count + " runs");
