@@ -353,3 +353,24 @@ func TestScheduleInactiveFrom(t *testing.T) {
 		t.Errorf("worker 1 at the end (level 7): inactive at %d, want never", at)
 	}
 }
+
+// A closed staged load split over shards: each shard starts its share of
+// the highest level (worker w of shard I is the whole load's w·N+I), and
+// -c, the level the stages start from, need not cover the shards.
+func TestClosedStagesShardWorkers(t *testing.T) {
+	set := DefaultSettings()
+	set.Concurrency, set.Stages, set.Duration = 1, "1s:7,1s:0", 0
+	for i := range 3 {
+		set.Shard = &Shard{i, 3}
+		if err := set.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := set.ShardShare().shardWorkers(), []int{3, 2, 2}[i]; got != want {
+			t.Errorf("shard %d/3: %d workers, want %d", i, got, want)
+		}
+	}
+	set.Stages = "1s:2"
+	if err := set.Validate(); err == nil || !strings.Contains(err.Error(), "reach 2 workers") {
+		t.Errorf("2 workers over 3 shards: %v", err)
+	}
+}

@@ -76,8 +76,10 @@ func (s Settings) validateShard() error {
 		return settingErr("shards", sh.Count, nil, "shards %d: must be at least 1", sh.Count)
 	case sh.Index < 0 || sh.Index >= sh.Count:
 		return settingErr("shard", sh.String(), nil, "shard %s: the index must be 0 to %d (shards count from 0)", sh, sh.Count-1)
-	case s.Concurrency < sh.Count:
+	case s.Concurrency < sh.Count && !(s.staged() && s.Rate == 0):
 		return settingErr("shard", sh.String(), []string{"concurrency"}, "shard %s: concurrency %d leaves shards without a worker (give at least %d, the whole load's concurrency)", sh, s.Concurrency, sh.Count)
+	case s.staged() && s.Rate == 0 && s.stagedWorkers() < sh.Count:
+		return settingErr("shard", sh.String(), []string{"stages"}, "shard %s: stages %s reach %d workers, leaving shards without one (reach at least %d)", sh, s.Stages, s.stagedWorkers(), sh.Count)
 	case s.Iterations > 0 && s.Iterations < int64(sh.Count):
 		return settingErr("shard", sh.String(), []string{"iterations"}, "shard %s: iterations %d leaves shards without an op (give at least %d, the whole load's iterations)", sh, s.Iterations, sh.Count)
 	}
