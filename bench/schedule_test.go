@@ -275,6 +275,9 @@ func TestClosedStagesRampWorkersWithoutLosingOps(t *testing.T) {
 	if run.Errors != 0 || run.AbandonedOps != 0 || run.Ops != begun.Load() {
 		t.Fatalf("ops %d of %d begun, errors %v, abandoned %d", run.Ops, begun.Load(), run.ErrorsByKind, run.AbandonedOps)
 	}
+	// never more workers than the level (an interval's figure may hold
+	// the next one's too when a stalled machine delays its hand-off, so
+	// the bound is on the ops in flight themselves)
 	if m := wl.maxSeen.Load(); m > 6 {
 		t.Errorf("%d ops in flight, over the highest level 6", m)
 	}
@@ -287,14 +290,11 @@ func TestClosedStagesRampWorkersWithoutLosingOps(t *testing.T) {
 		if want := s.Mean(t0, t0+100e6); math.Abs(iv.Target-want) > 1e-9 {
 			t.Errorf("interval %d: target %g, want %g", i, iv.Target, want)
 		}
-		// generous: a busy machine delays wake-ups, never adds workers;
-		// a worker parks after its op, up to 15ms past its level's end
-		if top := max(s.At(t0), s.At(t0+100e6)); iv.Achieved > top+1 {
-			t.Errorf("interval %d: %.2f ops in flight, over the level %g", i, iv.Achieved, top)
-		}
 	}
-	if mid := run.Intervals[4]; mid.Achieved < 2 {
-		t.Errorf("at the top of the ramp only %.2f ops in flight (target 6)", mid.Achieved)
+	// on the plateau (300-600ms), summed: a late hand-off moves figures
+	// from one interval to the next, not out of the run
+	if top := run.Intervals[3].Achieved + run.Intervals[4].Achieved + run.Intervals[5].Achieved; top < 3*2 {
+		t.Errorf("on the plateau only %.2f ops in flight on average (target 6)", top/3)
 	}
 }
 
