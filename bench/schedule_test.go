@@ -312,7 +312,7 @@ func TestOpenStagesIntervalsCarryTheirTarget(t *testing.T) {
 	run := res.Runs[0]
 	s := sc.Settings.schedule()
 	due := math.Ceil(s.Integral(s.Len()))
-	if float64(run.Ops) < 0.9*due || float64(run.Ops) > due {
+	if float64(run.Ops) < 0.75*due || float64(run.Ops) > due {
 		t.Errorf("%d ops started of %g due", run.Ops, due)
 	}
 	if want := due / 1.0; math.Abs(run.Schedule.TargetRate-s.Integral(s.Len())) > 1e-6 {
@@ -327,7 +327,7 @@ func TestOpenStagesIntervalsCarryTheirTarget(t *testing.T) {
 		target += iv.Target / 10
 		achieved += iv.Achieved / 10
 	}
-	if math.Abs(target-s.Integral(s.Len())) > 1e-6 || achieved < 0.9*target {
+	if math.Abs(target-s.Integral(s.Len())) > 1e-6 || achieved < 0.75*target {
 		t.Errorf("ops in the intervals: target %g, achieved %g", target, achieved)
 	}
 }
