@@ -338,19 +338,19 @@ func (s Settings) validateStages() error {
 	}
 	st, err := ParseStages(s.Stages)
 	if err != nil {
-		return err
+		return settingErr("stages", s.Stages, nil, "%s", err)
 	}
 	if s.Duration != 0 && s.Duration != st.Total() {
-		return fmt.Errorf("duration %s and stages %s (%s in all) both set: the stages set the measured time; drop --duration", s.Duration, s.Stages, st.Total())
+		return settingErr("duration", s.Duration, []string{"stages"}, "duration %s and stages %s (%s in all) both set: the stages set the measured time; drop --duration", s.Duration, s.Stages, st.Total())
 	}
 	if s.Rate > 0 {
 		if m := st.Max(); m > MaxRate {
-			return fmt.Errorf("stages %s: rate %g: at most %d ops per second (split the load with --shard)", s.Stages, m, MaxRate)
+			return settingErr("stages", s.Stages, nil, "stages %s: rate %g: at most %d ops per second (split the load with --shard)", s.Stages, m, MaxRate)
 		}
 		return nil
 	}
 	if n := s.stagedWorkers(); n > MaxConcurrency {
-		return fmt.Errorf("stages %s: %d workers: at most %d (for many clients use the open model, -r, with stages of rates)", s.Stages, n, MaxConcurrency)
+		return settingErr("stages", s.Stages, nil, "stages %s: %d workers: at most %d (for many clients use the open model, -r, with stages of rates)", s.Stages, n, MaxConcurrency)
 	}
 	return nil
 }
