@@ -374,3 +374,12 @@ func TestClosedStagesShardWorkers(t *testing.T) {
 		t.Errorf("2 workers over 3 shards: %v", err)
 	}
 }
+
+// A closed staged load's memory is estimated for its highest level, not -c.
+func TestEstimateMemoryOfClosedStages(t *testing.T) {
+	set := DefaultSettings()
+	set.Concurrency, set.Stages, set.Duration = 1, "10s:5000", 0
+	if est := EstimateMemory(Scenario{Settings: set}); est.Bytes != float64(5000*WorkerBytes) {
+		t.Errorf("estimate %g bytes, want 5000 workers' %d", est.Bytes, 5000*WorkerBytes)
+	}
+}
