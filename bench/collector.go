@@ -223,6 +223,7 @@ func (c *collector) emit(final bool) {
 		P50Ns:  all.ValueAtQuantile(50),
 		P99Ns:  all.ValueAtQuantile(99),
 	}
+	r.targetOf(&point, iv, int64(k)*r.ivLen, length)
 	c.series = append(c.series, point)
 	if len(r.obs) == 0 {
 		return
@@ -240,6 +241,8 @@ func (c *collector) emit(final bool) {
 		Length:       time.Duration(length),
 		Ops:          iv.ops,
 		Errors:       iv.errs,
+		Target:       point.Target,
+		Achieved:     point.Achieved,
 		ErrorsByKind: maps(iv.errKinds),
 		Counters:     r.lay.counterMap(iv.counters),
 		Latency:      r.lay.latencyMap(iv, all),
@@ -339,7 +342,11 @@ func (c *collector) result(startedAt time.Time) RunResult {
 	run.Contention = c.con1.since(c.con0, (c.res1.user+c.res1.sys)-(c.res0.user+c.res0.sys))
 
 	if r.gapNs > 0 {
-		st := &ScheduleStats{TargetRate: r.set.Rate, Late: t.late, GeneratorLate: t.generatorLate, WorkersStarted: r.pace.started()}
+		target := r.set.Rate
+		if r.sched != nil { // the staged schedule's mean rate, this shard's share
+			target = r.sched.Mean(0, r.measureEnd-r.measureStart) / float64(r.set.shardCount())
+		}
+		st := &ScheduleStats{TargetRate: target, Late: t.late, GeneratorLate: t.generatorLate, WorkersStarted: r.pace.started()}
 		lag := run.Latency[LagKey]
 		st.LagP99Ns, st.LagMaxNs = lag.P99Ns, lag.MaxNs
 		window := float64(r.measureEnd - r.measureStart)
@@ -367,6 +374,9 @@ func (r *runner) dropped(started int64) int64 {
 		return max(r.set.Iterations-started, 0)
 	}
 	var due int64
+	if r.sched != nil {
+		return max(r.stagedDue()-started, 0)
+	}
 	if r.set.Arrival == ArrivalPoisson {
 		// Ops claimed but never run, plus the schedule's continuation to the
 		// end of the window, drawn the same way.
@@ -383,4 +393,49 @@ func (r *runner) dropped(started int64) int64 {
 		due = last - first + 1
 	}
 	return max(due-started, 0)
+}
+
+// targetOf fills an interval's target and achieved figures: the interval
+// starts at t (ns from the measured start) and lasts length ns.
+func (r *runner) targetOf(is *IntervalSummary, iv *interval, t, length int64) {
+	if !r.iterations { // the last interval may run on into the grace: no op starts there
+		length = min(length, r.measureEnd-r.measureStart-t)
+	}
+	if length <= 0 || (r.gapNs == 0 && r.sched == nil) {
+		return
+	}
+	sec := float64(length) / 1e9
+	share := float64(r.set.shardCount())
+	switch {
+	case r.gapNs == 0: // closed, staged: workers
+		is.Target = r.sched.Mean(t, t+length) / share
+		is.Achieved = float64(iv.busyNs) / float64(length)
+	case r.sched != nil:
+		is.Target = r.sched.Mean(t, t+length) / share
+		is.Achieved = float64(iv.started) / sec
+	default:
+		is.Target = r.set.Rate
+		is.Achieved = float64(iv.started) / sec
+	}
+	is.Late, is.GeneratorLate = iv.late, iv.generatorLate
+}
+
+// stagedDue counts this shard's ops of a staged schedule due in the
+// measured window.
+func (r *runner) stagedDue() int64 {
+	total := r.sched.Integral(r.measureEnd - r.measureStart)
+	if r.set.Arrival != ArrivalPoisson {
+		// slots 0 ≤ j < total, those ≡ index (mod N)
+		return shareOf(int64(math.Ceil(total)), r.set.shardIndex(), r.set.shardCount())
+	}
+	// claimed ones, then the schedule's continuation, drawn the same way
+	due := r.claimedIn.Load()
+	rng := rand.New(rand.NewPCG(uint64(r.index), 7))
+	end := int64(total * uScale)
+	for u := r.nextU.Load(); u < end; u += int64(rng.ExpFloat64() * float64(uScale*r.set.shardCount())) {
+		if u >= 0 {
+			due++
+		}
+	}
+	return due
 }

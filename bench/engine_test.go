@@ -302,9 +302,9 @@ func TestOpenModelPoissonSchedule(t *testing.T) {
 	for seed := range uint64(5) {
 		r := newRunner(context.Background(), Scenario{Name: "t", Settings: set}, nil, &Setup{}, 0, nil)
 		r.begin()
-		rng := rand.New(rand.NewPCG(seed, 1))
+		ws := &workerState{rng: rand.New(rand.NewPCG(seed, 1))}
 		n := 0
-		for r.nextIntended(rng) < r.measureEnd {
+		for r.nextIntended(ws) < r.measureEnd {
 			n++
 		}
 		if n < 1775 || n > 2225 {

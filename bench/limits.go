@@ -97,6 +97,9 @@ type MemoryEstimate struct {
 // reasons in float64 so that absurd values cannot overflow into small ones.
 func EstimateMemory(sc Scenario) MemoryEstimate {
 	n := float64(sc.Settings.Concurrency)
+	if sc.Settings.staged() && sc.Settings.Rate == 0 { // closed stages: up to the highest level
+		n = float64(sc.Settings.stagedWorkers())
+	}
 	if sh := sc.Settings.Shard; sh != nil && sh.Count > 0 {
 		n = math.Ceil(n / float64(sh.Count))
 	}

@@ -96,6 +96,10 @@ type Snapshot struct {
 	// InFlight is the mean number of ops in flight over the interval (the
 	// sum of service times over the interval's length: Little's law).
 	InFlight float64
+	// Target and Achieved are the interval's as in IntervalSummary: the
+	// scheduled and started rates (open model) or, for a staged closed
+	// load, the active workers and ops in flight; 0 when not recorded.
+	Target, Achieved float64
 
 	// Resources are what the perfkit process used during the interval (CPU,
 	// GC, allocations); MaxRSSBytes is the peak since the measured start.

@@ -200,6 +200,19 @@ type IntervalSummary struct {
 	Errors int64 `json:"errors"`
 	P50Ns  int64 `json:"p50_ns"`
 	P99Ns  int64 `json:"p99_ns"`
+	// Target is what the load asked of the interval and Achieved what it
+	// got: in the open model, the scheduled rate (ops/s, its mean over the
+	// interval for a staged load) and the rate of ops started; in a closed
+	// staged load, the mean number of active workers and the mean number of
+	// ops in flight. Absent in a closed load without stages and in results
+	// written before they existed.
+	Target   float64 `json:"target,omitempty"`
+	Achieved float64 `json:"achieved,omitempty"`
+	// Late and GeneratorLate count the interval's ops that started over
+	// LateThreshold late, and those among them late while a worker was
+	// free (open model), so the schedule's lag is judged stage by stage.
+	Late          int64 `json:"late,omitempty"`
+	GeneratorLate int64 `json:"generator_late,omitempty"`
 }
 
 // Resources are what the perfkit process used during a run.

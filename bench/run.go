@@ -76,6 +76,10 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 	if err := set.Validate(); err != nil {
 		return ScenarioResult{}, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	if set.staged() { // the stages are the measured window
+		set.Duration = set.ParsedStages().Total()
+	}
+	sched := set.schedule() // the whole load's, before a shard takes its part
 	res := ScenarioResult{
 		Name:     sc.Name,
 		Workload: sc.Workload,
@@ -88,8 +92,11 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 		sh := *set.Shard
 		res.Shard = &sh
 		set = set.ShardShare()
-		sc.Settings = set
 	}
+	if sched != nil && set.Rate == 0 { // closed: workers for the highest level
+		set.Concurrency = set.shardWorkers()
+	}
+	sc.Settings = set
 	if sc.New == nil {
 		return res, &SetupError{sc.Name, errors.New("no workload")}
 	}
@@ -124,6 +131,7 @@ func Run(ctx context.Context, sc Scenario, obs ...Observer) (ScenarioResult, err
 			break
 		}
 		r := newRunner(ctx, sc, wl, setup, i, obs)
+		r.sched = sched
 		run := r.run()
 		if r.leftover != nil {
 			leftovers = append(leftovers, r.leftover)
@@ -227,6 +235,12 @@ type runner struct {
 	nextT     atomic.Int64 // poisson: intended start of the next op
 	claimedIn atomic.Int64 // claims with an intended start in the measured window
 	pace      *crew        // starts workers on demand
+
+	// staged load (nil: none): the whole load's schedule of rates (open)
+	// or worker levels (closed); see docs/stages.md.
+	sched   *Schedule
+	seqBase int64        // open, constant arrivals: the first slot's index
+	nextU   atomic.Int64 // open, poisson: the next op's index, in units of 1/uScale ops
 }
 
 func newRunner(ctx context.Context, sc Scenario, wl Workload, setup *Setup, index int, obs []Observer) *runner {

@@ -83,6 +83,13 @@ type Settings struct {
 	// (--start-at), so shards on several machines measure the same window;
 	// the warmup runs just before it.
 	StartAt time.Time `json:"-"`
+	// Stages, when set, make the load a schedule (--stages 30s:100,2m:1000):
+	// the target moves linearly from one stage's end to the next; a rate
+	// from Rate (the open model) or a worker count from Concurrency (the
+	// closed model), held through the warmup. The measured window is the
+	// stages' total (see docs/stages.md). It is the spec as given
+	// (ParsedStages reads it), so that Settings stay comparable.
+	Stages string `json:"stages,omitempty"`
 }
 
 // DefaultSettings returns the settings of a run given no flags.
@@ -143,7 +150,9 @@ func (s Settings) Validate() error {
 		return settingErr("duration", s.Duration, nil, "duration %s: must not be negative", s.Duration)
 	case s.Iterations < 0:
 		return settingErr("iterations", s.Iterations, nil, "iterations %d: must not be negative", s.Iterations)
-	case s.Duration == 0 && s.Iterations == 0:
+	case s.Stages != "" && s.Iterations > 0:
+		return settingErr("stages", s.Stages, []string{"iterations"}, "stages %s and iterations %d both set: stages run for their total duration; drop --iterations", s.Stages, s.Iterations)
+	case s.Duration == 0 && s.Iterations == 0 && s.Stages == "":
 		return settingErr("duration", nil, []string{"iterations"}, "duration 0 and iterations 0: set a duration (e.g. -d 10s) or a number of iterations (-n 1000)")
 	case s.Duration > 0 && s.Iterations > 0:
 		return settingErr("duration", s.Duration, []string{"iterations"}, "duration %s and iterations %d both set: give one or the other", s.Duration, s.Iterations)
@@ -163,6 +172,9 @@ func (s Settings) Validate() error {
 		return settingErr("max-error-rate", s.MaxErrorRate, nil, "max-error-rate %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxErrorRate)
 	case s.MaxLate < 0 || s.MaxLate > 1:
 		return settingErr("max-late", s.MaxLate, nil, "max-late %g: must be between 0 and 1 (or 0%%..100%%)", s.MaxLate)
+	}
+	if err := s.validateStages(); err != nil {
+		return err
 	}
 	return s.validateShard()
 }

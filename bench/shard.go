@@ -76,8 +76,10 @@ func (s Settings) validateShard() error {
 		return settingErr("shards", sh.Count, nil, "shards %d: must be at least 1", sh.Count)
 	case sh.Index < 0 || sh.Index >= sh.Count:
 		return settingErr("shard", sh.String(), nil, "shard %s: the index must be 0 to %d (shards count from 0)", sh, sh.Count-1)
-	case s.Concurrency < sh.Count:
+	case s.Concurrency < sh.Count && !(s.staged() && s.Rate == 0):
 		return settingErr("shard", sh.String(), []string{"concurrency"}, "shard %s: concurrency %d leaves shards without a worker (give at least %d, the whole load's concurrency)", sh, s.Concurrency, sh.Count)
+	case s.staged() && s.Rate == 0 && s.stagedWorkers() < sh.Count:
+		return settingErr("shard", sh.String(), []string{"stages"}, "shard %s: stages %s reach %d workers, leaving shards without one (reach at least %d)", sh, s.Stages, s.stagedWorkers(), sh.Count)
 	case s.Iterations > 0 && s.Iterations < int64(sh.Count):
 		return settingErr("shard", sh.String(), []string{"iterations"}, "shard %s: iterations %d leaves shards without an op (give at least %d, the whole load's iterations)", sh, s.Iterations, sh.Count)
 	}
@@ -91,16 +93,28 @@ func (s Settings) validateShard() error {
 // (mod N), so the shards' schedules together are exactly the whole one; with
 // Poisson arrivals each shard is an independent Poisson process at rate/N,
 // and independent Poisson processes superpose into one at the whole rate.
-// Without a shard, s is returned as is.
+// Without a shard, s is returned as is. A staged load is split slot by slot
+// (open) or worker by worker (closed) from the whole load's schedule (see
+// runner.begin and shardWorkers), so each stage's rate is split exactly.
 func (s Settings) ShardShare() Settings {
 	sh := s.Shard
 	if sh == nil || sh.Count <= 1 {
 		return s
 	}
-	s.Concurrency = int(shareOf(int64(s.Concurrency), sh.Index, sh.Count))
+	if !s.staged() || s.Rate > 0 { // closed stages: see shardWorkers
+		s.Concurrency = int(shareOf(int64(s.Concurrency), sh.Index, sh.Count))
+	}
 	s.Iterations = shareOf(s.Iterations, sh.Index, sh.Count)
 	s.Rate /= float64(sh.Count)
 	return s
+}
+
+// shardWorkers is how many workers the shard of a closed staged load
+// starts: its share of the highest level. Worker w of shard I is the whole
+// load's worker w·N+I, active while the level is above that, so the
+// shards' active workers add up to the level at every instant.
+func (s Settings) shardWorkers() int {
+	return int(shareOf(int64(s.stagedWorkers()), s.shardIndex(), s.shardCount()))
 }
 
 // shareOf is shard i's share of n split N ways.
@@ -172,8 +186,36 @@ func (r *runner) begin() {
 			r.measureEnd = r.measureStart + int64(r.set.Duration)
 		}
 	}
-	if r.gapNs > 0 && r.set.Arrival != ArrivalPoisson {
+	if r.sched != nil && r.gapNs > 0 {
+		r.beginStaged()
+	} else if r.gapNs > 0 && r.set.Arrival != ArrivalPoisson {
 		global := r.gapNs / float64(r.set.shardCount())
 		r.offsetNs = math.Mod(float64(r.measureStart)+float64(r.set.shardIndex())*global, r.gapNs) + 0.5
 	}
+}
+
+// uScale is the fixed point of a staged Poisson schedule's op index
+// (runner.nextU): 2^20 steps an op, so one atomic add claims a gap.
+const uScale = 1 << 20
+
+// beginStaged places the staged open schedule: op j of the whole load is due
+// at measureStart + Time(j); the warmup holds the start rate, at negative j
+// back to the run's start. This shard takes the ops j ≡ index (mod N), so
+// the shards together run exactly the whole schedule, stage by stage.
+func (r *runner) beginStaged() {
+	n, i := int64(r.set.shardCount()), int64(r.set.shardIndex())
+	first := int64(math.Ceil(r.sched.Integral(-r.measureStart))) // ≤ 0: the warmup's ops
+	// the shard's first slot: the least j ≥ first with j ≡ i (mod n)
+	k := floorDiv(first-i+n-1, n)
+	r.seqBase = k*n + i
+	r.nextU.Store(int64(math.Ceil(r.sched.Integral(-r.measureStart) * uScale)))
+}
+
+// floorDiv is a/b rounded down (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }

@@ -19,7 +19,8 @@ func (c *collector) validate(run *RunResult) {
 // over MaxCPUSaturation of procs (not checked for an embedded target,
 // whose CPU is perfkit's too). A schedule reason names its cause (Diagnose):
 // perfkit saturated, the machine contended, or the target slow. It reads
-// only the run's figures, so it is tested with injected ones.
+// only the run's figures, so it is tested with injected ones. A staged run
+// is judged stage by stage (the rate and the lag of each).
 func Validate(run *RunResult, set Settings, procs, numCPU int, embedded bool) {
 	bad := func(format string, args ...any) {
 		run.Valid = false
@@ -29,7 +30,9 @@ func Validate(run *RunResult, set Settings, procs, numCPU int, embedded bool) {
 		bad("no ops measured")
 		return
 	}
-	if st := run.Schedule; st != nil && ScheduleMissed(*run, set.MaxLate) {
+	if run.Schedule != nil && set.staged() && len(run.Intervals) > 0 {
+		validateStages(run, set, procs, numCPU, bad)
+	} else if st := run.Schedule; st != nil && ScheduleMissed(*run, set.MaxLate) {
 		cause, f := DiagnoseRun(*run, set, procs, numCPU)
 		why := f.Explain(cause)
 		if st.AchievedRate < MinAchievedRatio*st.TargetRate {

@@ -28,6 +28,10 @@ func TestValidateRefusalsAreTyped(t *testing.T) {
 		{func(s *Settings) { s.MaxErrorRate = 2 }, "max-error-rate", ""},
 		{func(s *Settings) { s.MaxLate = -1 }, "max-late", ""},
 		{func(s *Settings) { s.Shard = &Shard{Index: 3, Count: 2} }, "shard", ""},
+		{func(s *Settings) { s.Stages = "10s" }, "stages", ""},
+		{func(s *Settings) { s.Stages = "10s:1e9" }, "stages", ""},
+		{func(s *Settings) { s.Stages = "5s:1" }, "duration", "stages"},
+		{func(s *Settings) { s.Stages, s.Duration, s.Iterations = "5s:1", 0, 9 }, "stages", "iterations"},
 	}
 	for _, c := range cases {
 		s := DefaultSettings()

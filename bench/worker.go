@@ -72,10 +72,21 @@ type workerState struct {
 	inOp     atomic.Int32  // opIdle, opRunning or opAbandoned
 	timer    *time.Timer   // open model: waits for the next intended start
 	precise  *preciseTimer // open model on Linux: waits for the next intended start
+	cur      int           // staged load: the worker's cursor into the schedule's stages
+	gid      int           // closed staged load: the worker's index in the whole load
+	// levelUntil is when the closed model next asks whether the worker is
+	// above the staged level: when it would next be (math.MaxInt64 without
+	// stages), so an op costs one comparison.
+	levelUntil int64
 }
 
 func (r *runner) newWorker(i int) *workerState {
-	return &workerState{r: r, w: &Worker{ID: i}, rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
+	lu := int64(math.MaxInt64)
+	if r.sched != nil {
+		lu = 0
+	}
+	return &workerState{r: r, w: &Worker{ID: i}, gid: i*r.set.shardCount() + r.set.shardIndex(), levelUntil: lu,
+		rng: rand.New(rand.NewPCG(uint64(i)+1+uint64(r.set.shardIndex())<<40, uint64(r.index)<<32|0x9e3779b9))}
 }
 
 // prepare gives a worker its recording state and op context, before it starts.
@@ -151,6 +162,15 @@ func (ws *workerState) closedLoop() {
 			ws.finish()
 			return
 		}
+		if t0 >= ws.levelUntil { // staged (else never): is the worker still active?
+			if ws.gid >= r.sched.Level(t0-r.measureStart, &ws.cur) {
+				if !ws.park() {
+					return
+				}
+				t0 = ws.t
+			}
+			ws.levelUntil = r.inactiveAt(ws.gid, t0)
+		}
 		if r.iterations && ws.idx >= 0 {
 			if ws.budget == 0 {
 				if ws.budget = r.claim(); ws.budget == 0 {
@@ -217,7 +237,7 @@ func (ws *workerState) openLoop() {
 			ws.finish()
 			return
 		}
-		intended := r.nextIntended(ws.rng)
+		intended := r.nextIntended(ws)
 		measured := intended >= r.measureStart
 		if measured {
 			if intended >= r.measureEnd {
@@ -298,13 +318,74 @@ func (ws *workerState) openLoop() {
 }
 
 // nextIntended claims the next slot of the schedule (ns since base).
-func (r *runner) nextIntended(rng *rand.Rand) int64 {
+func (r *runner) nextIntended(ws *workerState) int64 {
+	if r.sched != nil {
+		return r.stagedIntended(ws)
+	}
 	if r.set.Arrival != ArrivalPoisson {
 		i := r.seq.Add(1) - 1
 		return int64(r.offsetNs + float64(i)*r.gapNs)
 	}
-	gap := int64(rng.ExpFloat64() * r.gapNs)
+	gap := int64(ws.rng.ExpFloat64() * r.gapNs)
 	return r.nextT.Add(gap) - gap
+}
+
+// stagedIntended claims the next op of a staged schedule: the shard's next
+// slot of the whole load (constant arrivals), or the next exponential gap
+// in ops (Poisson: a Poisson process in the schedule's op count is one of
+// the schedule's varying rate). math.MaxInt64 once the schedule is over.
+func (r *runner) stagedIntended(ws *workerState) int64 {
+	var n float64
+	if r.set.Arrival == ArrivalPoisson {
+		gap := int64(ws.rng.ExpFloat64() * float64(uScale*r.set.shardCount()))
+		n = float64(r.nextU.Add(gap)-gap) / uScale
+	} else {
+		n = float64(r.seqBase + (r.seq.Add(1)-1)*int64(r.set.shardCount()))
+	}
+	t, ok := r.sched.Time(n, &ws.cur)
+	if !ok {
+		return math.MaxInt64
+	}
+	return r.measureStart + t
+}
+
+// inactiveAt is when (ns since base) worker g, active at t, is next above
+// the staged level; math.MaxInt64 if never.
+func (r *runner) inactiveAt(g int, t int64) int64 {
+	at := r.sched.InactiveFrom(g, t-r.measureStart)
+	if at == math.MaxInt64 {
+		return at
+	}
+	return r.measureStart + at
+}
+
+// park holds a closed-model worker above the staged level until the level
+// reaches it again, handing its intervals over meanwhile; its op has
+// returned, so ramping down never cuts an op short. False when the worker
+// is done.
+func (ws *workerState) park() bool {
+	r := ws.r
+	for {
+		if r.stop.Load() {
+			ws.finish()
+			return false
+		}
+		until := ws.next
+		if at := r.sched.ActiveFrom(ws.gid, ws.t-r.measureStart); at < until-r.measureStart {
+			until = r.measureStart + at
+		}
+		if until > ws.t && !ws.sleep(time.Duration(until-ws.t)) {
+			ws.finish()
+			return false
+		}
+		ws.t = r.now()
+		if ws.t >= ws.next && !ws.advance() {
+			return false
+		}
+		if ws.gid < r.sched.Level(ws.t-r.measureStart, &ws.cur) {
+			return true
+		}
+	}
 }
 
 // advance handles the clock passing ws.next: the end of the warmup (discard

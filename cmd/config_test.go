@@ -311,3 +311,19 @@ func TestConfigUnknownNameListsScenarios(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Stages set the measured time, from a flag or the config key stages:.
+func TestStagesSetTheDuration(t *testing.T) {
+	sandbox(t)
+	o := mustResolve(t, nil, "fetch", "-r", "1", "--stages", "2s:100,1s:0")
+	if s := o.Scenarios[0].Settings; s.Stages != "2s:100,1s:0" || s.Duration != 3*time.Second {
+		t.Errorf("--stages: stages %q duration %s", s.Stages, s.Duration)
+	}
+	writeFile(t, "perfkit.yaml", "stages: 1s:5\nscenarios:\n  - {name: st, workload: fetch, stages: \"4s:10,4s:0\", duration: 8s}\n  - {name: top, workload: fetch}\n")
+	if s := mustResolve(t, nil, "st").Scenarios[0].Settings; s.Stages != "4s:10,4s:0" || s.Duration != 8*time.Second {
+		t.Errorf("config stages: stages %q duration %s", s.Stages, s.Duration)
+	}
+	if s := mustResolve(t, nil, "top").Scenarios[0].Settings; s.Stages != "1s:5" || s.Duration != time.Second {
+		t.Errorf("top-level stages: stages %q duration %s", s.Stages, s.Duration)
+	}
+}

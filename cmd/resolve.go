@@ -45,6 +45,9 @@ func settingSpecs() []settingSpec {
 		{Param: bench.Param{Name: "iterations", Kind: bench.Int, Default: "0",
 			Help: "measured ops per run, instead of a duration"}, short: "n",
 			set: func(s *bench.Settings, v any) { s.Iterations = v.(int64) }},
+		{Param: bench.Param{Name: "stages", Kind: bench.String,
+			Help: "staged load DURATION:TARGET,...: rates ramping from -r (open model) or workers from -c (closed); sets the duration (docs/stages.md)"},
+			set: func(s *bench.Settings, v any) { s.Stages = v.(string) }},
 		{Param: bench.Param{Name: "warmup", Kind: bench.Duration, Default: d.Warmup.String(),
 			Help: "run before measuring, not recorded"},
 			set: func(s *bench.Settings, v any) { s.Warmup = v.(time.Duration) }},
@@ -256,6 +259,9 @@ func (r *resolver) resolveSettings(name string, sc *scenarioConfig) (bench.Setti
 	// layer wins (-n 500 replaces the default 10s, and a config file's
 	// iterations). Both at the same layer is left for Validate to refuse.
 	od, on := origins["duration"], origins["iterations"]
+	if st := origins["stages"]; s.Stages != "" && st.layer > od.layer {
+		s.Duration = s.ParsedStages().Total() // the stages set the measured time
+	}
 	switch {
 	case on.layer > od.layer:
 		s.Duration = 0

@@ -250,6 +250,9 @@ func (r *resolver) resolveSearch(opts *RunOptions, sharded bool) error {
 	if sc.Settings.Iterations > 0 {
 		return fmt.Errorf("--find-max-rate measures every step for a duration: drop -n %d (use -d)", sc.Settings.Iterations)
 	}
+	if sc.Settings.Stages != "" {
+		return fmt.Errorf("--find-max-rate and --stages %s: the search sets each step's rate; search without stages, then stage the rate found", sc.Settings.Stages)
+	}
 	if sc.Settings.Rate > 0 {
 		so2.start = sc.Settings.Rate
 	}

@@ -147,6 +147,9 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 	if err != nil {
 		return nil, nil, err
 	}
+	if settings.Stages != "" && slices.Contains([]string{"rate", "duration", "iterations"}, sw.param) {
+		return fail(fmt.Errorf("sweep %s and stages %s: the stages set the rates and the duration; sweep concurrency, warmup, timeout or a workload param", sw.param, settings.Stages))
+	}
 	base, err := r.resolveParams(name, def, sc)
 	if err != nil {
 		return nil, nil, err

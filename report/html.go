@@ -324,6 +324,9 @@ func scenarioCharts(s *bench.ScenarioResult) []template.HTML {
 	tput := lineChart{title: "Throughput over time (ops/s per interval)", xLabel: "time into the run", xFmt: secs,
 		yFmt: Rate, yMin0: true, xMin0: true}
 	errs := lineChart{title: "Errors over time (per second)", xLabel: "time into the run", xFmt: secs, yFmt: Rate, yMin0: true, xMin0: true}
+	// A closed staged load's target is workers: its own chart.
+	workers := lineChart{title: "Workers over time (target vs ops in flight)", xLabel: "time into the run", xFmt: secs, yFmt: Rate, yMin0: true, xMin0: true}
+	anyTarget := false
 	multi := len(s.Runs) > 1
 	ivl := s.Settings.Interval
 	anyErr := false
@@ -335,7 +338,7 @@ func scenarioCharts(s *bench.ScenarioResult) []template.HTML {
 			}
 			return what
 		}
-		var p50, p99, tp, er []chartPoint
+		var p50, p99, tp, er, target, achieved []chartPoint
 		for _, iv := range run.Intervals {
 			length := float64(ivl)
 			if ivl <= 0 || float64(iv.TMs)*1e6+length > float64(run.ElapsedNs) {
@@ -352,6 +355,23 @@ func scenarioCharts(s *bench.ScenarioResult) []template.HTML {
 			tp = append(tp, chartPoint{x, float64(iv.Ops) / (length / 1e9)})
 			er = append(er, chartPoint{x, float64(iv.Errors) / (length / 1e9)})
 			anyErr = anyErr || iv.Errors > 0
+			if iv.Target > 0 || iv.Achieved > 0 {
+				target = append(target, chartPoint{x, iv.Target})
+				achieved = append(achieved, chartPoint{x, iv.Achieved})
+			}
+		}
+		if len(target) > 0 {
+			anyTarget = true
+			tc := chartPalette[3%len(chartPalette)]
+			if multi {
+				tc = color
+			}
+			ts := []lineSeries{{name: name("target"), color: tc, dash: "6 4", pts: target}}
+			if s.Model == bench.ModelOpen {
+				tput.series = append(tput.series, append(ts, lineSeries{name: name("started/s"), color: tc, pts: achieved})...)
+			} else {
+				workers.series = append(workers.series, append(ts, lineSeries{name: name("in flight"), color: tc, pts: achieved})...)
+			}
 		}
 		c50, c99 := chartPalette[2], chartPalette[1]
 		if multi {
@@ -365,7 +385,11 @@ func scenarioCharts(s *bench.ScenarioResult) []template.HTML {
 		lat.bands = append(lat.bands, b)
 		tput.bands = append(tput.bands, b)
 	}
-	out := []template.HTML{lat.svg(), tput.svg(), distributionChart(s).svg()}
+	out := []template.HTML{lat.svg(), tput.svg()}
+	if anyTarget && s.Model != bench.ModelOpen {
+		out = append(out, workers.svg())
+	}
+	out = append(out, distributionChart(s).svg())
 	if anyErr {
 		out = append(out, errs.svg())
 	}

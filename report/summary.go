@@ -131,6 +131,7 @@ func scenarioRows(s *bench.ScenarioResult) []row {
 	if s.Model == bench.ModelOpen {
 		sub("service time", bench.OverallKey+bench.ServiceSuffix)
 	}
+	rows = append(rows, stageRows(s)...)
 	if len(labels) > 1 {
 		for _, l := range labels {
 			sub(l, l)
@@ -187,6 +188,7 @@ func scenarioNotes(s *bench.ScenarioResult) []string {
 	if line := scheduleLine(s); line != "" {
 		notes = append(notes, line)
 	}
+	notes = append(notes, stageNotes(s)...)
 	if line := countersLine(s); line != "" {
 		notes = append(notes, line)
 	}

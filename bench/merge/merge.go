@@ -498,6 +498,11 @@ func mergeIntervals(start time.Time, interval time.Duration, parts []part) []ben
 			m.Errors += iv.Errors
 			m.P50Ns = max(m.P50Ns, iv.P50Ns)
 			m.P99Ns = max(m.P99Ns, iv.P99Ns)
+			// each shard's share of the target: they add up to the whole
+			m.Target += iv.Target
+			m.Achieved += iv.Achieved
+			m.Late += iv.Late
+			m.GeneratorLate += iv.GeneratorLate
 		}
 	}
 	out := make([]bench.IntervalSummary, 0, len(byIdx))

@@ -3,6 +3,7 @@ package merge
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -57,7 +58,7 @@ func shardResult(index, count int, names []string, runs, ops int) *bench.Result 
 				Counters:     map[string]int64{"bytes_in": int64(100 * ops)},
 				Schedule:     &bench.ScheduleStats{TargetRate: 1000 / float64(count), AchievedRate: 1000 / float64(count), Late: 1},
 				Intervals: []bench.IntervalSummary{
-					{TMs: 0, Ops: int64(ops / 2), P50Ns: 1e6, P99Ns: 4e6},
+					{TMs: 0, Ops: int64(ops / 2), P50Ns: 1e6, P99Ns: 4e6, Target: 1000 / float64(count), Achieved: 990 / float64(count), Late: 2, GeneratorLate: 1},
 					{TMs: 1000, Ops: int64(ops - ops/2), P50Ns: 1e6, P99Ns: int64(4e6 + index)},
 				},
 				Resources: bench.Resources{CPUUserS: 1, MaxRSSBytes: int64(index+1) << 20},
@@ -134,6 +135,10 @@ func TestMergeIsExact(t *testing.T) {
 			// Shards started 0, 3, 6 and 9ms apart: their intervals line up.
 			if len(run.Intervals) != 2 || run.Intervals[0].Ops != 4*2500 || run.Intervals[1].TMs != 1000 || run.Intervals[1].P99Ns != 4e6+3 {
 				t.Errorf("run %d: intervals %+v", i, run.Intervals)
+			}
+			// each shard's share of the target and of what was achieved add up
+			if iv := run.Intervals[0]; math.Abs(iv.Target-1000) > 1e-9 || math.Abs(iv.Achieved-990) > 1e-9 || iv.Late != 8 || iv.GeneratorLate != 4 {
+				t.Errorf("run %d: merged interval target %g achieved %g late %d/%d, want 1000, 990, 8, 4", i, iv.Target, iv.Achieved, iv.Late, iv.GeneratorLate)
 			}
 			if want := sc.Runs[i].StartedAt.Add(10*time.Second + 9*time.Millisecond); !run.StartedAt.Add(time.Duration(run.ElapsedNs)).Equal(want) {
 				t.Errorf("run %d: ends %s, want the last shard's end %s", i, run.StartedAt.Add(time.Duration(run.ElapsedNs)), want)

@@ -83,6 +83,7 @@ type scenarioEvent struct {
 	Iterations  int64    `json:"iterations"`
 	Count       int      `json:"count"`
 	IntervalMs  int64    `json:"interval_ms"`
+	Stages      string   `json:"stages,omitempty"`
 }
 
 // IntervalEvent is the data of an "interval" event: one interval of a run.
@@ -92,25 +93,30 @@ type IntervalEvent struct {
 	Final    bool   `json:"final"`
 	// TMs is the interval's start from the run's measured start; AtMs its
 	// end in Unix milliseconds.
-	TMs          int64                   `json:"t_ms"`
-	LengthMs     int64                   `json:"length_ms"`
-	AtMs         int64                   `json:"at_ms"`
-	Ops          int64                   `json:"ops"`
-	Errors       int64                   `json:"errors"`
-	Throughput   float64                 `json:"throughput"`
-	P50Ns        int64                   `json:"p50_ns"`
-	P90Ns        int64                   `json:"p90_ns"`
-	P99Ns        int64                   `json:"p99_ns"`
-	MaxNs        int64                   `json:"max_ns"`
-	InFlight     float64                 `json:"in_flight"`
-	ErrorsByKind map[string]int64        `json:"errors_by_kind"`
-	Counters     map[string]int64        `json:"counters"`
-	CPU          float64                 `json:"cpu"` // share of GOMAXPROCS
-	RSSBytes     int64                   `json:"rss_bytes"`
-	TotalOps     int64                   `json:"total_ops"`
-	TotalErrors  int64                   `json:"total_errors"`
-	ElapsedMs    int64                   `json:"elapsed_ms"`
-	Labels       map[string]labelFigures `json:"labels,omitempty"`
+	TMs        int64   `json:"t_ms"`
+	LengthMs   int64   `json:"length_ms"`
+	AtMs       int64   `json:"at_ms"`
+	Ops        int64   `json:"ops"`
+	Errors     int64   `json:"errors"`
+	Throughput float64 `json:"throughput"`
+	P50Ns      int64   `json:"p50_ns"`
+	P90Ns      int64   `json:"p90_ns"`
+	P99Ns      int64   `json:"p99_ns"`
+	MaxNs      int64   `json:"max_ns"`
+	InFlight   float64 `json:"in_flight"`
+	// TargetRate and StartedRate are the open model's scheduled and
+	// started ops/s; TargetWorkers a staged closed load's active workers.
+	TargetRate    float64                 `json:"target_rate,omitempty"`
+	StartedRate   float64                 `json:"started_rate,omitempty"`
+	TargetWorkers float64                 `json:"target_workers,omitempty"`
+	ErrorsByKind  map[string]int64        `json:"errors_by_kind"`
+	Counters      map[string]int64        `json:"counters"`
+	CPU           float64                 `json:"cpu"` // share of GOMAXPROCS
+	RSSBytes      int64                   `json:"rss_bytes"`
+	TotalOps      int64                   `json:"total_ops"`
+	TotalErrors   int64                   `json:"total_errors"`
+	ElapsedMs     int64                   `json:"elapsed_ms"`
+	Labels        map[string]labelFigures `json:"labels,omitempty"`
 }
 
 type labelFigures struct {
@@ -131,7 +137,7 @@ func (d *Dashboard) SetupDone(info *bench.ScenarioInfo) error {
 		Scenario: info.Scenario, Workload: info.Workload, Model: string(info.Model),
 		Labels: info.Labels, Counters: info.Counters,
 		Concurrency: s.Concurrency, Rate: s.Rate, DurationMs: s.Duration.Milliseconds(), Iterations: s.Iterations,
-		Count: s.Count, IntervalMs: s.Interval.Milliseconds(),
+		Count: s.Count, IntervalMs: s.Interval.Milliseconds(), Stages: s.Stages,
 	})
 	return nil
 }
@@ -144,6 +150,11 @@ func (d *Dashboard) Interval(s *bench.Snapshot) {
 		Ops: s.Ops, Errors: s.Errors, InFlight: s.InFlight,
 		ErrorsByKind: s.ErrorsByKind, Counters: s.Counters,
 		RSSBytes: s.RSSBytes, TotalOps: s.TotalOps, TotalErrors: s.TotalErrors, ElapsedMs: s.Elapsed.Milliseconds(),
+	}
+	if s.Model == bench.ModelOpen {
+		ev.TargetRate, ev.StartedRate = s.Target, s.Achieved
+	} else {
+		ev.TargetWorkers = s.Target
 	}
 	if s.Length > 0 {
 		ev.Throughput = float64(s.Ops) / s.Length.Seconds()

@@ -352,3 +352,24 @@ func TestListenBusy(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// An interval event carries the target beside what was achieved: the open
+// model's scheduled and started rates, a staged closed load's workers.
+func TestDashboardIntervalCarriesTarget(t *testing.T) {
+	d := NewDashboard(8)
+	d.Interval(&bench.Snapshot{Scenario: "open", Model: bench.ModelOpen, Length: time.Second, Ops: 99, Target: 100, Achieved: 99.5})
+	d.Interval(&bench.Snapshot{Scenario: "closed", Model: bench.ModelClosed, Length: time.Second, Ops: 99, Target: 6, Achieved: 5.9, InFlight: 5.9})
+	d.Close()
+	srv := serve(t, d.Handler())
+	resp, err := http.Get(srv.URL() + "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`"target_rate":100,"started_rate":99.5`, `"target_workers":6`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("events lack %s:\n%s", want, body)
+		}
+	}
+}

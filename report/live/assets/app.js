@@ -42,8 +42,9 @@
   // Each chart: its series and how an interval event gives their values.
   const chartDefs = [
     { key: "tput", title: "Throughput (ops/s)", fmt: fmtRate,
-      series: [{ label: "ops/s", stroke: "#2563eb" }],
-      values: (e) => [e.throughput] },
+      series: [{ label: "ops/s", stroke: "#2563eb" }, { label: "target", stroke: "#f97316", dash: [6, 4] },
+        { label: "started/s", stroke: "#f97316" }],
+      values: (e) => [e.throughput, e.target_rate || null, e.started_rate || null] },
     { key: "lat", title: "Latency", fmt: (v) => fmtDur(v * 1e6),
       series: [{ label: "p50", stroke: "#16a34a" }, { label: "p90", stroke: "#ca8a04" }, { label: "p99", stroke: "#dc2626" }],
       values: (e) => e.ops > 0 ? [e.p50_ns / 1e6, e.p90_ns / 1e6, e.p99_ns / 1e6] : [null, null, null] },
@@ -51,8 +52,8 @@
       series: [{ label: "errors/s", stroke: "#b91c1c" }],
       values: (e) => [e.length_ms > 0 ? e.errors / (e.length_ms / 1000) : 0] },
     { key: "inflight", title: "Ops in flight (mean)", fmt: sig3,
-      series: [{ label: "in flight", stroke: "#7c3aed" }],
-      values: (e) => [e.in_flight] },
+      series: [{ label: "in flight", stroke: "#7c3aed" }, { label: "target workers", stroke: "#f97316", dash: [6, 4] }],
+      values: (e) => [e.in_flight, e.target_workers || null] },
     { key: "res", title: "perfkit CPU (% of GOMAXPROCS) and memory (RSS)", fmt: (v) => sig3(v) + "%",
       series: [{ label: "CPU %", stroke: "#0891b2" }, { label: "RSS", stroke: "#64748b", scale: "bytes", fmt: fmtBytes }],
       values: (e) => [e.cpu * 100, e.rss_bytes] },
@@ -66,7 +67,7 @@
     const scales = { x: { time: true } };
     for (const s of def.series) {
       series.push({
-        label: s.label, stroke: s.stroke, width: 1.5, scale: s.scale || "y", spanGaps: false,
+        label: s.label, stroke: s.stroke, dash: s.dash, width: 1.5, scale: s.scale || "y", spanGaps: false,
         value: (u, v) => v == null ? "-" : (s.fmt || def.fmt)(v),
       });
       if (s.scale) {
@@ -107,7 +108,8 @@
 
   function describe(m) {
     const parts = [m.workload, m.model + " model", "concurrency " + m.concurrency];
-    if (m.rate > 0) parts.push("rate " + fmtRate(m.rate) + "/s");
+    if (m.rate > 0) parts.push((m.stages ? "from " : "rate ") + fmtRate(m.rate) + "/s");
+    if (m.stages) parts.push("stages " + m.stages);
     if (m.iterations > 0) parts.push(m.iterations + " ops per run");
     else parts.push(sig3(m.duration_ms / 1000) + "s per run");
     if (m.count > 1) parts.push(m.count + " runs");
