@@ -252,7 +252,7 @@ var captureFrames = regexp.MustCompile(`^github\.com/perfkit/perfkit/profiles\.(
 // profile beside it must not hold the captures' buffers either.
 func TestProfileAllocsExcludesPerfkitsProfiling(t *testing.T) {
 	sandbox(t)
-	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "--profile", "heap", "-d", "300ms", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat")
+	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "--profile", "heap", "-n", "3000", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
