@@ -167,3 +167,53 @@ func BenchmarkJudge(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPhases is BenchmarkOp without and with phases=true: the cost of
+// timing each request's phases (docs/http-client.md quotes it).
+func BenchmarkPhases(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			p := benchParams(b)
+			p["phases"] = on
+			f := build(b, p)
+			s := start(b, f, 1, 10*time.Second)
+			w := bench.NewTestWorker(0, s)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			if _, err := f.Op(ctx, w); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, err := f.Op(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// BenchmarkPhaseClock is what phases=true adds to an op on a reused
+// connection, alone: three clock reads and two recorded phases.
+// BenchmarkPhases measures it inside a round trip, where it drowns in the
+// noise of the network stack.
+func BenchmarkPhaseClock(b *testing.B) {
+	f := build(b, map[string]any{"phases": true})
+	s := start(b, f, 1, 10*time.Second)
+	w := bench.NewTestWorker(0, s)
+	pc := newPhaseClock(f.phases, w)
+	tc := &trackedConn{}
+	tc.times.claimed.Store(true) // a reused connection
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		pc.connected(tc)
+		pc.firstByte()
+		pc.bodyRead()
+		pc.record()
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}

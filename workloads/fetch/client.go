@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -38,25 +39,36 @@ const maxIdleConn = 30 * time.Second
 // waits for a connection and connections don't churn.
 type h1Client struct {
 	hosts     []*fasthttp.HostClient
+	index     map[string]int // hosts by scheme://host:port; read-only after Setup
 	keepalive bool
 	conns     *connSet
+	conc      int
+	timeout   time.Duration
+
+	// Redirects (see follow): the first hop of each target, and the hosts
+	// redirects lead to that no target names.
+	redirects int
+	tooMany   error
+	hops      []atomic.Pointer[redirectHop]
+	mu        sync.Mutex
+	extra     map[string]*fasthttp.HostClient
 }
 
 func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Duration) (*h1Client, error) {
-	c := &h1Client{keepalive: cfg.keepalive, conns: newConnSet()}
-	index := map[string]int{}
+	c := &h1Client{
+		keepalive: cfg.keepalive, conns: newConnSet(newDialer(cfg.client, nil)), conc: conc, timeout: timeout, index: map[string]int{},
+		redirects: cfg.client.redirects, tooMany: tooManyRedirects(cfg.client.redirects), hops: make([]atomic.Pointer[redirectHop], len(targets)),
+	}
 	for i := range targets {
 		t := &targets[i]
 		isTLS := t.url.Scheme == "https"
 		addr := fasthttp.AddMissingPort(t.url.Host, isTLS)
 		key := t.url.Scheme + "://" + addr
-		h, ok := index[key]
+		h, ok := c.index[key]
 		if !ok {
 			h = len(c.hosts)
-			index[key] = h
-			hc := newHostClient(addr, isTLS, cfg.insecure, conc, timeout)
-			hc.DialTimeout = c.conns.dial
-			c.hosts = append(c.hosts, hc)
+			c.index[key] = h
+			c.hosts = append(c.hosts, c.newHost(addr, isTLS))
 		}
 		t.host = h
 		if err := c.prepare(t); err != nil {
@@ -66,17 +78,19 @@ func newH1Client(cfg config, conc int, targets []preparedTarget, timeout time.Du
 	return c, nil
 }
 
-func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Duration) *fasthttp.HostClient {
-	wait := timeout
+// newHost makes the HostClient of addr. Its connections are the
+// client's dialer's: already past the TLS handshake with https, which
+// fasthttp then leaves alone.
+func (c *h1Client) newHost(addr string, isTLS bool) *fasthttp.HostClient {
+	wait := c.timeout
 	if wait <= 0 {
 		wait = time.Hour // no per-op timeout: wait for a connection as long as it takes
 	}
 	return &fasthttp.HostClient{
 		Addr:        addr,
 		IsTLS:       isTLS,
-		TLSConfig:   &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // the user asked for it
-		DialTimeout: dial,
-		MaxConns:    conc,
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) { return c.conns.dial(addr, isTLS, timeout) },
+		MaxConns:    c.conc,
 		// Under the engine's cap no op should wait; if one does (connections
 		// closing with keepalive=false), it waits within its deadline.
 		MaxConnWaitTimeout:  wait,
@@ -86,14 +100,6 @@ func newHostClient(addr string, isTLS, insecure bool, conc int, timeout time.Dur
 		// Requests go through h1Client.do, not HostClient.Do: the user agent,
 		// retries and path options are set there and in h1Client.prepare.
 	}
-}
-
-// dial opens a TCP connection within the op's remaining time (0: no limit).
-// It replaces fasthttp's default dialer, whose DNS cache runs a goroutine
-// for the life of the process.
-func dial(addr string, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	return d.Dial("tcp", addr)
 }
 
 // prepare writes target t's request once, as fasthttp would send it, into
@@ -154,9 +160,10 @@ const maxAttempts = 2
 // answer hold them, about one per CPU), and the request is raw: t.raw,
 // written once at Setup, so a worker holds no request and an op serializes
 // none, or a templated target's request filled into the worker's buffer.
-func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline time.Time) (*fasthttp.Response, error) {
+// pc, when not nil, times the request's phases.
+func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline time.Time, pc *phaseClock) (*fasthttp.Response, error) {
 	for attempt := 1; ; attempt++ {
-		resp, retry, err := roundTrip(hc, t, raw, deadline)
+		resp, retry, err := roundTrip(hc, t, raw, deadline, pc)
 		if err == nil {
 			return resp, nil
 		}
@@ -172,8 +179,8 @@ func (c *h1Client) do(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, de
 // roundTrip is one attempt of do, after fasthttp's default transport (the
 // same steps, with the read buffer and response taken after the wait).
 // retry reports whether the attempt failed on its connection, so that
-// another might not.
-func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline time.Time) (resp *fasthttp.Response, retry bool, err error) {
+// another might not. pc, when not nil, times the request's phases.
+func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline time.Time, pc *phaseClock) (resp *fasthttp.Response, retry bool, err error) {
 	var timeout time.Duration
 	now := time.Now() // the op's one clock read here: its timeout and its connection's idle time
 	if !deadline.IsZero() {
@@ -187,6 +194,9 @@ func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline 
 	}
 	conn := cc.Conn()
 	tc, plain := tracked(conn)
+	if pc != nil {
+		pc.connected(tc)
+	}
 	if err = setDeadline(conn, tc, deadline); err == nil {
 		err = send(conn, tc, plain, raw, now)
 	}
@@ -201,8 +211,30 @@ func roundTrip(hc *fasthttp.HostClient, t *preparedTarget, raw []byte, deadline 
 	resp = fasthttp.AcquireResponse()
 	resp.SkipBody = t.head
 	br := hc.AcquireReader(conn)
-	err = resp.ReadLimitBody(br, 0)
+	if !plain {
+		// The response's first byte, decrypted: read here because fasthttp
+		// reports any error on it as io.EOF, and a TLS alert (a server
+		// refusing the client's certificate) must count as tls. Other
+		// errors stay as fasthttp has them: io.EOF sends the op again on a
+		// fresh connection (see do).
+		if _, err = br.Peek(1); err != nil && !isTLSError(err) {
+			if te, ok := err.(interface{ Timeout() bool }); ok && te.Timeout() {
+				err = fasthttp.ErrTimeout
+			} else {
+				err = io.EOF
+			}
+		}
+	}
+	if pc != nil {
+		pc.firstByte()
+	}
+	if err == nil {
+		err = resp.ReadLimitBody(br, 0)
+	}
 	hc.ReleaseReader(br)
+	if err == nil && pc != nil {
+		pc.bodyRead()
+	}
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		hc.CloseConn(cc)
@@ -282,6 +314,11 @@ func (c *h1Client) close() {
 	for _, h := range c.hosts {
 		h.CloseIdleConnections()
 	}
+	c.mu.Lock()
+	for _, h := range c.extra {
+		h.CloseIdleConnections()
+	}
+	c.mu.Unlock()
 	c.conns.closeAll() // and any an abandoned op still waits on
 }
 
@@ -294,6 +331,7 @@ func (c *h1Client) abort() { c.conns.closeAll() }
 // ops in flight, and opens them (see maxDialing). It is touched once per
 // connection, never per op (with keepalive).
 type connSet struct {
+	d       *dialer
 	dialing chan struct{} // a slot per dial under way
 	mu      sync.Mutex
 	open    map[*trackedConn]struct{}
@@ -313,7 +351,7 @@ type dialResult struct {
 	err  error
 }
 
-func (s *connSet) dial(addr string, timeout time.Duration) (net.Conn, error) {
+func (s *connSet) dial(addr string, isTLS bool, timeout time.Duration) (net.Conn, error) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
@@ -339,25 +377,32 @@ func (s *connSet) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	}
 	done := make(chan dialResult, 1)
 	go func() {
-		conn, err := dial(addr, timeout)
+		ctx := context.Background()
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+		}
+		conn, err := s.d.dial(ctx, addr, isTLS, s.track)
 		<-s.dialing
 		done <- dialResult{conn, err}
 	}()
 	r := <-done
-	if r.err != nil {
-		return nil, r.err
-	}
-	conn := r.conn
+	return r.conn, r.err
+}
+
+// track adds a new connection to the set.
+func (s *connSet) track(conn net.Conn) *trackedConn {
 	tc := &trackedConn{Conn: conn, set: s}
 	tc.initWait()
 	s.mu.Lock()
 	s.open[tc] = struct{}{}
 	s.mu.Unlock()
-	return tc, nil
+	return tc
 }
 
-func newConnSet() *connSet {
-	return &connSet{dialing: make(chan struct{}, maxDialing), open: map[*trackedConn]struct{}{}}
+func newConnSet(d *dialer) *connSet {
+	return &connSet{d: d, dialing: make(chan struct{}, maxDialing), open: map[*trackedConn]struct{}{}}
 }
 
 func (s *connSet) closeAll() {
@@ -382,6 +427,7 @@ type trackedConn struct {
 	deadlineSet bool      // the connection has a deadline an op set
 	lastSend    time.Time // when the connection's last request was sent (see send)
 	waitState             // see waitReadable
+	times       connTimes // how long opening it took (see dialer)
 }
 
 func (c *trackedConn) Close() error {
@@ -396,18 +442,28 @@ func (c *trackedConn) Close() error {
 // h2Client sends HTTP/2 through net/http: over TLS for https URLs, and h2c
 // with prior knowledge for http URLs.
 type h2Client struct {
-	tr   *http.Transport
-	reqs []*http.Request // one template per target; shallow-copied per op
+	tr      *http.Transport
+	reqs    []*http.Request // one template per target; shallow-copied per op
+	conns   *connSet        // tracked for their phases (see dialer)
+	client  *http.Client    // with redirects: follows them (see followRedirects)
+	tooMany error
+
+	certRefused error // see refusedCert
+	anyTLS      bool  // an https target: ops learn their connection (see h2Worker)
 }
 
 func newH2Client(cfg config, conc int, targets []preparedTarget) *h2Client {
 	var p http.Protocols
 	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
-	d := &net.Dialer{KeepAlive: 30 * time.Second}
-	c := &h2Client{tr: &http.Transport{
-		DialContext:         d.DialContext,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: cfg.insecure}, //nolint:gosec // the user asked for it
+	conns := newConnSet(newDialer(cfg.client, []string{"h2"}))
+	c := &h2Client{conns: conns, certRefused: newCertRefused(), tr: &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return conns.d.dial(ctx, addr, false, conns.track)
+		},
+		DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return conns.d.dial(ctx, addr, true, conns.track)
+		},
 		ForceAttemptHTTP2:   true,
 		Protocols:           &p,
 		MaxConnsPerHost:     conc,
@@ -436,11 +492,18 @@ func newH2Client(cfg config, conc int, targets []preparedTarget) *h2Client {
 			r.Header.Set("User-Agent", userAgent)
 		}
 		c.reqs = append(c.reqs, r)
+		c.anyTLS = c.anyTLS || t.url.Scheme == "https"
+	}
+	if cfg.client.redirects > 0 {
+		c.followRedirects(cfg.client.redirects)
 	}
 	return c
 }
 
-func (c *h2Client) close() { c.tr.CloseIdleConnections() }
+func (c *h2Client) close() {
+	c.tr.CloseIdleConnections()
+	c.conns.closeAll()
+}
 
 // classifyCtx classifies a net/http error, which reports an expired context
 // in many shapes (a read error, a canceled stream): the context decides.

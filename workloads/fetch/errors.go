@@ -76,7 +76,10 @@ func (t *errTable) status(code int) error {
 // classify maps a transport error to its kind.
 func (t *errTable) classify(err error) error {
 	var te interface{ Timeout() bool } // net.Error's, and fasthttp.ErrTimeout's
+	var ke *bench.KindError            // the dialer's connect_timeout, a redirect's
 	switch {
+	case errors.As(err, &ke):
+		return ke
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout), errors.As(err, &te) && te.Timeout():
 		return t.timeout

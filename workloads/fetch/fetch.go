@@ -7,16 +7,19 @@
 // and response buffers, so the per-op path allocates nothing and perfkit keeps
 // up with wrk on one machine; http2=true goes through net/http, the only
 // client here that speaks HTTP/2 (over TLS, or h2c with prior knowledge for
-// http:// URLs). Redirects are not followed: a 3xx is a success, as in wrk.
+// http:// URLs). By default redirects are not followed: a 3xx is a success,
+// as in wrk. Client options (options.go) apply to both clients: mutual TLS
+// and a CA bundle, redirects, connect-timeout, connect-to, unix-socket and
+// per-request phases.
 //
 // Each op counts bytes_in and bytes_out, the response and request body sizes
-// (as vegeta counts them). A failed op is counted under timeout, conn_refused,
-// conn_reset, tls, decode, http_NNN for a status code ≥ 400, check_NAME for
-// a failed response check (checks.go), data_exhausted (data-mode once), or
-// error. Targets may be named and weighted (tags.go): a label per name.
-// URLs, header values and bodies may be templates filled per op from a
-// sequence, random values and a data file's rows (template.go, data.go,
-// templated.go).
+// (as vegeta counts them). A failed op is counted under timeout,
+// connect_timeout, conn_refused, conn_reset, tls, decode, redirect, http_NNN
+// for a status code ≥ 400, check_NAME for a failed response check
+// (checks.go), data_exhausted (data-mode once), or error. Targets may be
+// named and weighted (tags.go): a label per name. URLs, header values and
+// bodies may be templates filled per op from a sequence, random values and
+// a data file's rows (template.go, data.go, templated.go).
 package fetch
 
 import (
@@ -73,6 +76,14 @@ func Definition() bench.Definition {
 			{Name: "keepalive", Kind: bench.Bool, Default: "true", Help: "reuse connections; false opens a connection per request"},
 			{Name: "http2", Kind: bench.Bool, Default: "false", Help: "speak HTTP/2: over TLS for https://, h2c with prior knowledge for http://"},
 			{Name: "insecure", Kind: bench.Bool, Default: "false", Help: "skip TLS certificate verification"},
+			{Name: "cert", Kind: bench.String, Help: "client certificate (PEM file) for mutual TLS; its key from key, or from this file"},
+			{Name: "key", Kind: bench.String, Help: "private key (PEM file) of the client certificate cert"},
+			{Name: "cacert", Kind: bench.String, Help: "CA certificates (PEM file) to verify servers with, instead of the system's"},
+			{Name: "redirects", Kind: bench.Int, Default: "0", Help: "redirects to follow per request (0: none, a 3xx is the answer); a longer chain fails as kind redirect", Check: bench.CheckIntRange("redirects", 0, maxRedirects)},
+			{Name: "connect-timeout", Kind: bench.Duration, Default: "0s", Help: "time to open a connection (DNS, TCP, TLS); past it the op fails as kind connect_timeout; 0: only the op's timeout", Check: checkConnectTimeout},
+			{Name: "connect-to", Kind: bench.String, Help: "HOST:PORT to connect to instead of the URL's host; the Host header and TLS name stay the URL's", Check: checkString(checkConnectTo)},
+			{Name: "unix-socket", Kind: bench.String, Help: "path of a unix socket to connect to instead of the URL's host; the URL still gives Host, path and http/https", Check: checkString(checkUnixSocket)},
+			{Name: "phases", Kind: bench.Bool, Default: "false", Help: "time each request's phases: dns, connect, tls (new connections only), ttfb, body"},
 			{Name: "payload-bytes", Kind: bench.Int, Default: fmt.Sprint(DefaultPayloadBytes), Help: "embedded server: size of the JSON document it serves", Check: checkPayloadBytes},
 			{Name: "server-latency", Kind: bench.DistKind, Default: "0s", Help: "embedded server: latency added to each response (e.g. lognormal:p50=2ms,p99=20ms)"},
 			{Name: "server-error-rate", Kind: bench.Float, Default: "0", Help: "embedded server: share of responses that are 500s (e.g. 0.05 or 5%)", Check: checkErrorRate},
@@ -141,6 +152,7 @@ type config struct {
 	keepalive  bool
 	http2      bool
 	insecure   bool
+	client     clientOptions // connections, TLS, redirects, phases (options.go)
 
 	payloadBytes    int
 	serverLatency   bench.Dist
@@ -249,6 +261,12 @@ func newConfig(v bench.Values) (config, error) {
 		embedded = nil
 	}
 	if cfg.data, err = bindData(append(cfg.targets, embedded...), v.String("data")); err != nil {
+		return config{}, err
+	}
+	if cfg.client, err = newClientOptions(v, cfg.insecure, len(cfg.targets) > 0); err != nil {
+		return config{}, err
+	}
+	if err := cfg.client.checkTags(cfg.targets); err != nil {
 		return config{}, err
 	}
 	return cfg, nil

@@ -23,7 +23,7 @@ func TestDefinition(t *testing.T) {
 	if def.Name != "fetch" || def.Help == "" || strings.Contains(def.Help, "\n") || def.New == nil {
 		t.Errorf("Definition() = %q, %q: want name fetch, a one-line help and New", def.Name, def.Help)
 	}
-	want := []string{"url", "targets", "method", "header", "body", "data", "data-mode", "decode-json", "keepalive", "http2", "insecure", "payload-bytes", "server-latency", "server-error-rate", "check-status", "check-body-contains", "check-body-not-contains", "check-json", "check-max-body-bytes"}
+	want := []string{"url", "targets", "method", "header", "body", "data", "data-mode", "decode-json", "keepalive", "http2", "insecure", "cert", "key", "cacert", "redirects", "connect-timeout", "connect-to", "unix-socket", "phases", "payload-bytes", "server-latency", "server-error-rate", "check-status", "check-body-contains", "check-body-not-contains", "check-json", "check-max-body-bytes"}
 	if got := def.ParamNames(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("params %q, want %q", got, want)
 	}

@@ -56,10 +56,12 @@ func newRawServer(tb testing.TB) string {
 const (
 	rawOK   = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
 	rawFail = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
+	// rawMoved answers a request for /moved: a redirect to /ok.
+	rawMoved = "HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: 0\r\n\r\n"
 )
 
 func serveRaw(c net.Conn) {
-	ok, fail := []byte(rawOK), []byte(rawFail)
+	ok, fail, moved := []byte(rawOK), []byte(rawFail), []byte(rawMoved)
 	buf := make([]byte, 64<<10)
 	n := 0
 	for {
@@ -79,8 +81,12 @@ func serveRaw(c net.Conn) {
 				break
 			}
 			resp := ok
-			if line, _, _ := bytes.Cut(head, []byte("\r\n")); bytes.Contains(line, []byte("/fail")) {
+			line, _, _ := bytes.Cut(head, []byte("\r\n"))
+			switch {
+			case bytes.Contains(line, []byte("/fail")):
 				resp = fail
+			case bytes.Contains(line, []byte("/moved")):
+				resp = moved
 			}
 			if _, err := c.Write(resp); err != nil {
 				return

@@ -26,6 +26,7 @@ type fetch struct {
 	h1       *h1Client // nil with http2
 	h2       *h2Client // nil without http2
 	srv      *server   // nil with a url or targets
+	phases   *phaseSet // nil without phases
 
 	plan *tplPlan // nil: no target is templated (templated.go)
 }
@@ -57,6 +58,8 @@ type worker struct {
 	next int          // index of the next target
 	buf  bytes.Buffer // HTTP/2: the response body
 	tpl  *tplState    // templated targets: the worker's RNG, sequence and request buffers
+	ph   *phaseClock  // nil without phases
+	h2   h2Worker     // HTTP/2: the connection of the op (see h2Worker)
 }
 
 func newFetch(cfg config) *fetch { return &fetch{cfg: cfg, errs: newErrTable()} }
@@ -93,6 +96,9 @@ func (f *fetch) Setup(ctx context.Context, s *bench.Setup) error {
 		s.Notes = append(s.Notes, fmt.Sprintf("embedded target %s (no url given)", srv.url))
 	}
 
+	if f.cfg.client.phases {
+		f.phases = declarePhases(s)
+	}
 	f.targets = make([]preparedTarget, len(targets))
 	for i, t := range targets {
 		f.targets[i] = preparedTarget{target: t, uri: t.url.String()}
@@ -149,6 +155,9 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 	st, _ := w.State.(*worker)
 	if st == nil {
 		st = f.newWorker(w.ID)
+		if f.phases != nil {
+			st.ph = newPhaseClock(f.phases, w)
+		}
 		w.State = st
 	}
 	i := f.pick(st)
@@ -157,13 +166,14 @@ func (f *fetch) Op(ctx context.Context, w *bench.Worker) (bench.Label, error) {
 	if f.h2 != nil {
 		err = f.op2(ctx, w, st, i)
 	} else {
-		err = f.op1(ctx, w, st, t)
+		err = f.op1(ctx, w, st, i)
 	}
 	return t.recordTag(w, err), err
 }
 
 // op1 is Op over fasthttp (HTTP/1.1).
-func (f *fetch) op1(ctx context.Context, w *bench.Worker, st *worker, t *preparedTarget) error {
+func (f *fetch) op1(ctx context.Context, w *bench.Worker, st *worker, i int) error {
+	t := &f.targets[i]
 	raw := t.raw
 	if t.tpl != nil {
 		var bodyLen int
@@ -174,7 +184,7 @@ func (f *fetch) op1(ctx context.Context, w *bench.Worker, st *worker, t *prepare
 		w.Count(f.bytesOut, int64(bodyLen-len(t.body))) // done counts len(t.body)
 	}
 	dl, _ := ctx.Deadline()
-	resp, err := f.h1.do(f.h1.hosts[t.host], t, raw, dl)
+	resp, err := f.h1.send(i, t, raw, dl, st.ph)
 	if err != nil {
 		return f.errs.classify(err)
 	}
@@ -204,7 +214,7 @@ func (f *fetch) newWorker(id int) *worker {
 // the body goes into the worker's reused buffer.
 func (f *fetch) op2(ctx context.Context, w *bench.Worker, st *worker, i int) error {
 	t := &f.targets[i]
-	req := f.h2.reqs[i].WithContext(ctx)
+	req := f.h2.reqs[i].WithContext(st.h2.traced(ctx, f.h2, st.ph))
 	body := t.body
 	if t.tpl != nil {
 		var err error
@@ -218,9 +228,12 @@ func (f *fetch) op2(ctx context.Context, w *bench.Worker, st *worker, i int) err
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	resp, err := f.h2.tr.RoundTrip(req)
+	resp, err := f.h2.roundTrip(req)
 	if err != nil {
-		return f.errs.classifyCtx(ctx, err)
+		return f.errs.classifyCtx(ctx, f.h2.refusedCert(&st.h2, err))
+	}
+	if st.ph != nil {
+		st.ph.firstByte()
 	}
 	st.buf.Reset()
 	_, err = st.buf.ReadFrom(resp.Body)
@@ -229,6 +242,10 @@ func (f *fetch) op2(ctx context.Context, w *bench.Worker, st *worker, i int) err
 	}
 	if err != nil {
 		return f.errs.classifyCtx(ctx, err)
+	}
+	if st.ph != nil {
+		st.ph.bodyRead()
+		st.ph.record()
 	}
 	return f.done(w, t, resp.StatusCode, st.buf.Bytes())
 }
