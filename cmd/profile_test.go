@@ -223,7 +223,7 @@ func TestProfileCPUShowsHotFunction(t *testing.T) {
 
 func TestProfileAllocsShowsAllocationSite(t *testing.T) {
 	sandbox(t)
-	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "-n", "3000", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat", "--no-save") // a count of ops, not a time: a loaded machine allocates as much
+	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "-d", "1s", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat", "--no-save") // 1s: a loaded machine runs few ops in less
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -252,7 +252,7 @@ var captureFrames = regexp.MustCompile(`^github\.com/perfkit/perfkit/profiles\.(
 // profile beside it must not hold the captures' buffers either.
 func TestProfileAllocsExcludesPerfkitsProfiling(t *testing.T) {
 	sandbox(t)
-	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "--profile", "heap", "-n", "3000", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat")
+	code, out, errOut := burnCLI(t, "profile", "allocs", "allocate", "--profile", "heap", "-d", "1s", "--warmup", "0s", "-c", "2", "--top", "5", "--sort", "flat")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
