@@ -17,6 +17,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/ab"
 	"github.com/perfkit/perfkit/bench/compare"
+	"github.com/perfkit/perfkit/bench/session"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -37,7 +38,7 @@ type ABOptions struct {
 	Compare        compare.Options
 	Format         report.Format
 	View           report.CompareOptions
-	FailOn         FailOn
+	FailOn         compare.FailOn
 	// Out is where both sides' results are saved: OUT-a.json and
 	// OUT-b.json ("" means ResultsDir/<UTC time>-<id>); NoSave saves none.
 	Out    string
@@ -222,7 +223,7 @@ func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names [
 		return nil, err
 	}
 	fo, _ := flags.GetString("fail-on")
-	if opts.FailOn, err = parseFailOn(fo); err != nil {
+	if opts.FailOn, err = compare.ParseFailOn(fo); err != nil {
 		return nil, err
 	}
 	opts.View.All, _ = flags.GetBool("all")
@@ -327,7 +328,7 @@ func abOut(opts *ABOptions, now time.Time) ([2]string, error) {
 	}
 	out := opts.Out
 	if out == "" {
-		base, err := prepareOut("", false, now, newID())
+		base, err := session.PrepareOut("", false, ResultsDir, now, session.NewID())
 		if err != nil {
 			return [2]string{}, err
 		}
@@ -335,7 +336,7 @@ func abOut(opts *ABOptions, now time.Time) ([2]string, error) {
 	}
 	paths := abPaths(out)
 	for _, p := range paths {
-		if _, err := prepareOut(p, false, now, ""); err != nil {
+		if _, err := session.PrepareOut(p, false, ResultsDir, now, ""); err != nil {
 			return [2]string{}, err
 		}
 	}
@@ -389,12 +390,12 @@ func abRun(ctx context.Context, opts *ABOptions) error {
 	if ra.Partial || rb.Partial {
 		fmt.Fprintln(stderr, "perfkit: stopped: deciding on the runs done")
 	}
-	cwd, _ := os.Getwd()
-	env := bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
+	env := session.CurrentEnv(ctx, displayVersion())
 	result := func(sr bench.ScenarioResult) *bench.Result {
 		sr.Name = opts.Name
-		return &bench.Result{SchemaVersion: bench.SchemaVersion, ID: newID(), CreatedAt: now.UTC(), Partial: sr.Partial,
-			Env: env, Scenarios: []bench.ScenarioResult{sr}}
+		res := session.NewResult(session.NewID(), now, env, sr)
+		res.Partial = sr.Partial
+		return res
 	}
 	resA, resB := result(ra), result(rb)
 	if !opts.NoSave {

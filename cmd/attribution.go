@@ -14,6 +14,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/baseline"
 	"github.com/perfkit/perfkit/bench/compare"
+	"github.com/perfkit/perfkit/bench/profiling"
 	"github.com/perfkit/perfkit/bench/stats"
 	"github.com/perfkit/perfkit/profiles"
 	"github.com/perfkit/perfkit/report"
@@ -107,7 +108,7 @@ func attributionKeys(old, new map[string]string) []string {
 			if !k.Windowed() {
 				continue
 			}
-			key := profileSource{kind: k, target: target}.key()
+			key := profiling.Key(k, target)
 			if old[key] != "" && new[key] != "" {
 				keys = append(keys, key)
 			}
@@ -128,7 +129,7 @@ func keepProfiles(store baseline.Store, name string, r *bench.Result) (warnings 
 		sr := &r.Scenarios[i]
 		for _, key := range slices.Sorted(maps.Keys(sr.Profiles)) {
 			src := sr.Profiles[key]
-			dst := filepath.Join(dir, fileSafe(sr.Name)+"-"+key+".pb.gz")
+			dst := filepath.Join(dir, profiling.FileSafe(sr.Name)+"-"+key+".pb.gz")
 			if src == dst {
 				kept[dst] = true
 				continue

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/capacity"
+	"github.com/perfkit/perfkit/bench/session"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -25,25 +25,23 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 	for _, w := range opts.Warnings {
 		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
 	}
-	if opts.Monitor.active() {
+	if opts.Monitor.Active() {
 		fmt.Fprintln(stderr, "perfkit: warning: alerts, thresholds, /metrics, the dashboard, --stream and --push-remote-write are not used by --find-max-rate")
 	}
-	now := opts.Now()
-	id := newID()
-	path, err := prepareOut(opts.Out, opts.NoSave, now, id)
+	so := opts.Search
+	plan := opts.plan(stderr)
+	if so.run != nil {
+		plan.Run = func(ctx context.Context, sc bench.Scenario, _ ...bench.Observer) (bench.ScenarioResult, error) {
+			return so.run(ctx, sc)
+		}
+	}
+	s, err := session.New(plan)
 	if err != nil {
 		return err
 	}
 	runCtx, _, stop := handleSignals(ctx, opts, stderr)
 	defer stop()
-	var obs []bench.Observer
-	var prog *progress
-	if opts.IO.IsStderrTTY() {
-		prog = &progress{w: stderr}
-		obs = append(obs, prog)
-	}
 
-	so := opts.Search
 	sc := opts.Scenarios[0]
 	var slos []string
 	for _, e := range so.slos {
@@ -56,36 +54,14 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 	fmt.Fprintf(stderr, "capacity search: %s, SLO %s, from %s/s (%s), precision %g%%, in-flight cap %d, %s warmup + %s per step\n",
 		sc.Name, strings.Join(slos, ", "), report.Rate(so.start), bound, 100*so.precision, sc.Settings.Concurrency, sc.Settings.Warmup, sc.Settings.Duration)
 
-	out, serr := capacity.Search(runCtx, sc, capacity.Options{
+	saved, out, serr := s.Search(runCtx, capacity.Options{
 		SLOs: so.slos, Start: so.start, MaxRate: so.maxRate, Precision: so.precision,
-		Run: func(ctx context.Context, sc bench.Scenario) (bench.ScenarioResult, error) {
-			run := so.run
-			if run == nil {
-				run = func(ctx context.Context, sc bench.Scenario) (bench.ScenarioResult, error) {
-					return bench.Run(ctx, sc, obs...)
-				}
-			}
-			sr, err := run(ctx, sc)
-			if prog != nil {
-				prog.clear()
-			}
-			return sr, err
-		},
 		Retries: capacity.DefaultRetries,
 		OnStep:  func(st capacity.Step) { fmt.Fprintln(stderr, stepLine(st, capacity.DefaultRetries)) },
 	})
-	res := &bench.Result{SchemaVersion: bench.SchemaVersion, ID: id, CreatedAt: now.UTC(), Scenarios: []bench.ScenarioResult{}}
-	for _, st := range out.Steps {
-		res.Scenarios = append(res.Scenarios, st.Result)
-	}
-	res.Partial = out.Stop == capacity.Stopped
-	cwd, _ := os.Getwd()
-	res.Env = bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
-	var saveErr error // returned once the results are printed
-	if path != "" && len(res.Scenarios) > 0 {
-		if saveErr = saveResult(opts.WriteResult, res, path); saveErr == nil {
-			fmt.Fprintf(stderr, "result: %s\n", path)
-		}
+	res, saveErr := saved.Result, saved.SaveErr // saveErr is returned once the results are printed
+	if saved.Path != "" {
+		fmt.Fprintf(stderr, "result: %s\n", saved.Path)
 	}
 	if serr != nil {
 		if saveErr != nil {
