@@ -18,7 +18,9 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/baseline"
 	"github.com/perfkit/perfkit/bench/compare"
+	"github.com/perfkit/perfkit/bench/profiling"
 	"github.com/perfkit/perfkit/bench/stats"
+	"github.com/perfkit/perfkit/profiles"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -446,8 +448,11 @@ func decideAndReport(ios *IOStreams, old, new *compare.Source, o compare.Options
 	if err := report.WriteComparison(w, &c, f, view); err != nil {
 		return err
 	}
-	if err := writeAttribution(w, ios.ErrOut, &c, old, new, f); err != nil {
-		return err
+	// JSON and HTML are one document each: the explanation is left out.
+	if pf, ok := attributionFormat(f); ok {
+		if err := profiling.WriteAttribution(w, ios.ErrOut, &c, old, new, pf); err != nil {
+			return err
+		}
 	}
 	if toFile {
 		if err := writeOut(ios.ErrOut, "comparison", out, buf.Bytes()); err != nil {
@@ -455,6 +460,18 @@ func decideAndReport(ios *IOStreams, old, new *compare.Source, o compare.Options
 		}
 	}
 	return compare.Gate(&c, failOn)
+}
+
+// attributionFormat is how a comparison in format f shows the profiles
+// that explain a regression; false when it does not.
+func attributionFormat(f report.Format) (profiles.Format, bool) {
+	switch f {
+	case report.Table:
+		return profiles.FormatTable, true
+	case report.Markdown:
+		return profiles.FormatMarkdown, true
+	}
+	return "", false
 }
 
 // runCompare is `perfkit run --compare NAME`: the baseline, read before
