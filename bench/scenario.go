@@ -192,4 +192,7 @@ type Scenario struct {
 	New func() (Workload, error)
 	// Settings say how to run it.
 	Settings Settings
+	// Sweep, when set, marks the scenario as one step of a sweep; it is
+	// recorded on the step's result.
+	Sweep *SweepStep
 }

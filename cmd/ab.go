@@ -17,6 +17,7 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/ab"
 	"github.com/perfkit/perfkit/bench/compare"
+	"github.com/perfkit/perfkit/bench/session"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -37,7 +38,7 @@ type ABOptions struct {
 	Compare        compare.Options
 	Format         report.Format
 	View           report.CompareOptions
-	FailOn         FailOn
+	FailOn         compare.FailOn
 	// Out is where both sides' results are saved: OUT-a.json and
 	// OUT-b.json ("" means ResultsDir/<UTC time>-<id>); NoSave saves none.
 	Out    string
@@ -222,7 +223,7 @@ func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names [
 		return nil, err
 	}
 	fo, _ := flags.GetString("fail-on")
-	if opts.FailOn, err = parseFailOn(fo); err != nil {
+	if opts.FailOn, err = compare.ParseFailOn(fo); err != nil {
 		return nil, err
 	}
 	opts.View.All, _ = flags.GetBool("all")
@@ -232,20 +233,13 @@ func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names [
 		return nil, errors.New("--out and --no-save: give one or the other")
 	}
 	if !opts.NoSave && opts.Out != "" {
-		for _, p := range abPaths(opts.Out) {
+		for _, p := range session.ABPaths(opts.Out) {
 			if err := checkOutDir(p); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return opts, nil
-}
-
-// abPaths is where -o OUT puts the two sides: OUT-a.json and OUT-b.json,
-// a .json suffix of OUT dropped ("ab.json" gives ab-a.json, ab-b.json).
-func abPaths(out string) [2]string {
-	base := strings.TrimSuffix(out, ".json")
-	return [2]string{base + "-a.json", base + "-b.json"}
 }
 
 // sideLabel names a side in the comparison: "A: fetch server-latency=2ms".
@@ -319,29 +313,6 @@ func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenar
 	return bench.Scenario{Name: name, Workload: def.Name, Params: vals, New: newOnce(w, def, vals), Settings: settings}, nil
 }
 
-// abOut resolves, before anything runs, where the two results go: -o, or
-// the results directory as `perfkit run` would.
-func abOut(opts *ABOptions, now time.Time) ([2]string, error) {
-	if opts.NoSave {
-		return [2]string{}, nil
-	}
-	out := opts.Out
-	if out == "" {
-		base, err := prepareOut("", false, now, newID())
-		if err != nil {
-			return [2]string{}, err
-		}
-		out = base
-	}
-	paths := abPaths(out)
-	for _, p := range paths {
-		if _, err := prepareOut(p, false, now, ""); err != nil {
-			return [2]string{}, err
-		}
-	}
-	return paths, nil
-}
-
 // abRun runs the two sides interleaved, then decides and reports like
 // compare. Progress goes to stderr: the seed and order first, then a line
 // per run.
@@ -358,51 +329,36 @@ func abRun(ctx context.Context, opts *ABOptions) error {
 	if opts.Now != nil {
 		now = opts.Now()
 	}
-	paths, err := abOut(opts, now)
+	paths, err := session.ABOut(opts.Out, opts.NoSave, ResultsDir, now)
 	if err != nil {
 		return err
 	}
 	runCtx, _, stop := handleSignals(ctx, &RunOptions{IO: opts.IO, Notify: opts.Notify, Exit: opts.Exit}, stderr)
 	defer stop()
 
-	ra, rb, err := ab.Run(runCtx, opts.A, opts.B, ab.Options{
-		Count: opts.Count, Seed: opts.Seed,
-		OnRun: func(i int, side ab.Side, run bench.RunResult) {
-			p99 := "-"
-			if l, ok := run.Latency[bench.OverallKey]; ok && l.Count > 0 {
-				p99 = report.Duration(l.P99Ns)
-			}
-			valid := ""
-			if !run.Valid {
-				valid = "  invalid: " + strings.Join(run.InvalidReasons, "; ")
-			}
-			fmt.Fprintf(stderr, "run %d/%d  %s  %s ops/s  p99 %s%s\n", i+1, len(order), side, report.Rate(run.Throughput), p99, valid)
-		},
-	})
-	if err != nil {
-		var se *bench.SetupError
-		if errors.As(err, &se) {
-			return err
-		}
-		return measureErr(err)
-	}
-	if ra.Partial || rb.Partial {
+	res, err := session.AB(runCtx, session.ABPlan{A: opts.A, B: opts.B, Name: opts.Name, Paths: paths, Version: displayVersion(), Now: now,
+		Options: ab.Options{
+			Count: opts.Count, Seed: opts.Seed,
+			OnRun: func(i int, side ab.Side, run bench.RunResult) {
+				p99 := "-"
+				if l, ok := run.Latency[bench.OverallKey]; ok && l.Count > 0 {
+					p99 = report.Duration(l.P99Ns)
+				}
+				valid := ""
+				if !run.Valid {
+					valid = "  invalid: " + strings.Join(run.InvalidReasons, "; ")
+				}
+				fmt.Fprintf(stderr, "run %d/%d  %s  %s ops/s  p99 %s%s\n", i+1, len(order), side, report.Rate(run.Throughput), p99, valid)
+			},
+		}})
+	resA, resB := res[0], res[1]
+	if resA != nil && (resA.Partial || resB.Partial) {
 		fmt.Fprintln(stderr, "perfkit: stopped: deciding on the runs done")
 	}
-	cwd, _ := os.Getwd()
-	env := bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
-	result := func(sr bench.ScenarioResult) *bench.Result {
-		sr.Name = opts.Name
-		return &bench.Result{SchemaVersion: bench.SchemaVersion, ID: newID(), CreatedAt: now.UTC(), Partial: sr.Partial,
-			Env: env, Scenarios: []bench.ScenarioResult{sr}}
+	if err != nil {
+		return err
 	}
-	resA, resB := result(ra), result(rb)
 	if !opts.NoSave {
-		for i, r := range []*bench.Result{resA, resB} {
-			if err := r.WriteFile(paths[i]); err != nil {
-				return fmt.Errorf("writing result %s: %w", paths[i], unwrapPath(err))
-			}
-		}
 		fmt.Fprintf(stderr, "results: A %s, B %s\n", paths[0], paths[1])
 	}
 	return decideAndReport(opts.IO, compare.FromResult(resA, opts.LabelA), compare.FromResult(resB, opts.LabelB),

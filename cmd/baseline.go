@@ -14,6 +14,7 @@ import (
 
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/baseline"
+	"github.com/perfkit/perfkit/bench/profiling"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -112,7 +113,7 @@ func NewCmdBaseline(f *Factory) *cobra.Command {
 			if err := store.Remove(args[0]); err != nil {
 				return err
 			}
-			os.RemoveAll(baselineProfilesDir(store, args[0]))
+			os.RemoveAll(profiling.BaselineDir(store, args[0]))
 			fmt.Fprintf(f.IO.ErrOut, "removed baseline %s (its history stays)\n", args[0])
 			return nil
 		},
@@ -183,7 +184,7 @@ func baselineSave(f *Factory, store baseline.Store, name, from string, appendOnl
 		fmt.Fprintf(f.IO.ErrOut, "appended %s (%s) to the history of %s: %s\n", from, scenarioCount(r), name, e.Path)
 		return nil
 	}
-	warnings, err := keepProfiles(store, name, r)
+	warnings, err := profiling.KeepForBaseline(store, name, r)
 	for _, w := range warnings {
 		fmt.Fprintf(f.IO.ErrOut, "perfkit: warning: %s\n", w)
 	}

@@ -18,82 +18,11 @@ import (
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/baseline"
 	"github.com/perfkit/perfkit/bench/compare"
+	"github.com/perfkit/perfkit/bench/profiling"
 	"github.com/perfkit/perfkit/bench/stats"
+	"github.com/perfkit/perfkit/profiles"
 	"github.com/perfkit/perfkit/report"
 )
-
-// FailOn is the set of verdicts that fail the gate (exit 1), from
-// --fail-on: a comma list of regression, invalid, inconclusive, or never.
-type FailOn struct {
-	// Regression: a metric regressed.
-	Regression bool
-	// Invalid: a scenario's new side has invalid runs (a broken build).
-	Invalid bool
-	// Inconclusive: a metric had too few runs to decide, for pipelines
-	// that must never pass on missing evidence.
-	Inconclusive bool
-}
-
-// DefaultFailOn is --fail-on's default: regression,invalid.
-var DefaultFailOn = FailOn{Regression: true, Invalid: true}
-
-// failOnAccepted says what --fail-on takes, for errors.
-const failOnAccepted = "accepted: a comma list of regression, invalid, inconclusive (which implies the other two), or never"
-
-// String is the policy as --fail-on writes it.
-func (f FailOn) String() string {
-	var parts []string
-	for _, p := range []struct {
-		on   bool
-		name string
-	}{{f.Regression, "regression"}, {f.Invalid, "invalid"}, {f.Inconclusive, "inconclusive"}} {
-		if p.on {
-			parts = append(parts, p.name)
-		}
-	}
-	if len(parts) == 0 {
-		return "never"
-	}
-	return strings.Join(parts, ",")
-}
-
-// fails says whether verdict v fails the gate under f.
-func (f FailOn) fails(v stats.Verdict) bool {
-	switch v {
-	case stats.Regressed:
-		return f.Regression
-	case stats.Invalid:
-		return f.Invalid
-	case stats.Inconclusive:
-		return f.Inconclusive
-	}
-	return false
-}
-
-func parseFailOn(s string) (FailOn, error) {
-	var f FailOn
-	never := false
-	for _, item := range strings.Split(s, ",") {
-		switch strings.ToLower(strings.TrimSpace(item)) {
-		case "regression":
-			f.Regression = true
-		case "invalid":
-			f.Invalid = true
-		case "inconclusive":
-			// Missing evidence fails; a regression or a broken build
-			// does too (as it always has with this value).
-			f = FailOn{Regression: true, Invalid: true, Inconclusive: true}
-		case "never":
-			never = true
-		default:
-			return FailOn{}, fmt.Errorf("--fail-on %q: %s", s, failOnAccepted)
-		}
-	}
-	if never && f != (FailOn{}) {
-		return FailOn{}, fmt.Errorf("--fail-on %q: never stands alone; %s", s, failOnAccepted)
-	}
-	return f, nil
-}
 
 // CompareOptions is everything `perfkit compare` does, resolved before
 // anything is read.
@@ -108,7 +37,7 @@ type CompareOptions struct {
 	Compare     compare.Options
 	Format      report.Format
 	View        report.CompareOptions
-	FailOn      FailOn
+	FailOn      compare.FailOn
 	// Out is the file the comparison is written to ("" or "-": stdout).
 	Out string
 	// Filter keeps the benchmarks or scenarios (and units or metrics) it
@@ -221,7 +150,7 @@ func NewCmdCompare(f *Factory, runF func(*CompareOptions) error) *cobra.Command 
 
 // addGateFlags registers --fail-on and --include-invalid: compare and ab.
 func addGateFlags(fl *pflag.FlagSet) {
-	fl.String("fail-on", DefaultFailOn.String(), "what exits 1, a comma list: regression, invalid (new runs invalid), inconclusive (too few runs; implies the others), or never")
+	fl.String("fail-on", compare.DefaultFailOn().String(), "what exits 1, a comma list: regression, invalid (new runs invalid), inconclusive (too few runs; implies the others), or never")
 	fl.Bool("include-invalid", false, "keep invalid runs in the samples (each is still named in a warning; the invalid verdict stays)")
 }
 
@@ -274,10 +203,10 @@ func newCompareOptions(f *Factory, flags *pflag.FlagSet, args []string) (*Compar
 		return nil, err
 	}
 	fo, _ := flags.GetString("fail-on")
-	if opts.FailOn, err = parseFailOn(fo); err != nil {
+	if opts.FailOn, err = compare.ParseFailOn(fo); err != nil {
 		return nil, err
 	}
-	opts.View.Fails = opts.FailOn.fails
+	opts.View.Fails = opts.FailOn.Fails
 	opts.View.All, _ = flags.GetBool("all")
 	fq, _ := flags.GetString("filter")
 	if opts.Filter, err = compare.ParseFilter(fq); err != nil {
@@ -505,7 +434,7 @@ func compareRun(opts *CompareOptions) error {
 
 // decideAndReport compares, writes the comparison to stdout (or to out,
 // atomically), and returns the gate's verdict as an error (exit 1) or nil.
-func decideAndReport(ios *IOStreams, old, new *compare.Source, o compare.Options, f report.Format, view report.CompareOptions, failOn FailOn, out string) error {
+func decideAndReport(ios *IOStreams, old, new *compare.Source, o compare.Options, f report.Format, view report.CompareOptions, failOn compare.FailOn, out string) error {
 	c, err := compare.Compare(old, new, o)
 	if err != nil {
 		return err
@@ -519,75 +448,30 @@ func decideAndReport(ios *IOStreams, old, new *compare.Source, o compare.Options
 	if err := report.WriteComparison(w, &c, f, view); err != nil {
 		return err
 	}
-	if err := writeAttribution(w, ios.ErrOut, &c, old, new, f); err != nil {
-		return err
+	// JSON and HTML are one document each: the explanation is left out.
+	if pf, ok := attributionFormat(f); ok {
+		if err := profiling.WriteAttribution(w, ios.ErrOut, &c, old, new, pf); err != nil {
+			return err
+		}
 	}
 	if toFile {
 		if err := writeOut(ios.ErrOut, "comparison", out, buf.Bytes()); err != nil {
 			return err
 		}
 	}
-	return gate(&c, failOn)
+	return compare.Gate(&c, failOn)
 }
 
-// gate maps verdicts to the exit code: a verdict failOn names (regressed
-// and invalid by default) says no, in one line naming what failed, the
-// invalid scenarios first.
-func gate(c *stats.Comparison, failOn FailOn) error {
-	var bad []string
-	n := map[stats.Verdict]int{}
-	for _, v := range []stats.Verdict{stats.Invalid, stats.Regressed, stats.Inconclusive} {
-		for _, o := range c.Outcomes {
-			if o.Verdict != v || !gates(o) || !failOn.fails(v) {
-				continue
-			}
-			n[v]++
-			switch v {
-			case stats.Invalid:
-				bad = append(bad, fmt.Sprintf("scenario %s: %s", o.Scenario, o.Reason))
-			case stats.Regressed:
-				bad = append(bad, fmt.Sprintf("%s %s %s (threshold %s)", o.Scenario, o.Metric, deltaText(o), o.Threshold))
-			default:
-				bad = append(bad, fmt.Sprintf("%s %s inconclusive (%s)", o.Scenario, o.Metric, o.Reason))
-			}
-		}
+// attributionFormat is how a comparison in format f shows the profiles
+// that explain a regression; false when it does not.
+func attributionFormat(f report.Format) (profiles.Format, bool) {
+	switch f {
+	case report.Table:
+		return profiles.FormatTable, true
+	case report.Markdown:
+		return profiles.FormatMarkdown, true
 	}
-	if len(bad) == 0 {
-		return nil
-	}
-	plural := func(k int, one, many string) string {
-		if k == 1 {
-			return fmt.Sprintf("%d %s", k, one)
-		}
-		return fmt.Sprintf("%d %s", k, many)
-	}
-	var what []string
-	if k := n[stats.Invalid]; k > 0 {
-		what = append(what, plural(k, "invalid scenario", "invalid scenarios"))
-	}
-	if k := n[stats.Regressed]; k > 0 {
-		what = append(what, plural(k, "regression", "regressions"))
-	}
-	if k := n[stats.Inconclusive]; k > 0 {
-		what = append(what, fmt.Sprintf("%d inconclusive", k))
-	}
-	shown := bad[:min(len(bad), 3)]
-	msg := fmt.Sprintf("%s: %s", strings.Join(what, ", "), strings.Join(shown, ", "))
-	if len(bad) > len(shown) {
-		msg += fmt.Sprintf(", and %d more", len(bad)-len(shown))
-	}
-	return gateErr(errors.New(msg))
-}
-
-// gates says whether an outcome may fail the gate at all: the one place to
-// exempt outcomes that are shown but never decide the exit code.
-func gates(stats.Outcome) bool { return true }
-
-func deltaText(o stats.Outcome) string {
-	if o.Delta.Kind == stats.Absolute {
-		return fmt.Sprintf("%+.2fpp", 100*o.Delta.Estimate)
-	}
-	return fmt.Sprintf("%+.1f%%", 100*o.Delta.Estimate)
+	return "", false
 }
 
 // runCompare is `perfkit run --compare NAME`: the baseline, read before
@@ -636,5 +520,5 @@ func compareAfterRun(opts *RunOptions, res *bench.Result, path string) error {
 	label := cmp.Or(path, "this run")
 	fmt.Fprintln(opts.IO.Out)
 	return decideAndReport(opts.IO, compare.FromResult(rc.baseline, "baseline "+rc.name), compare.FromResult(res, label),
-		rc.options, opts.Format, report.CompareOptions{}, DefaultFailOn, "")
+		rc.options, opts.Format, report.CompareOptions{}, compare.DefaultFailOn(), "")
 }

@@ -21,16 +21,6 @@ const (
 	ExitMeasure = 3
 )
 
-// exitError carries the exit code an error maps to. Errors without one are
-// usage/input errors.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
 // usageError marks a command-line error: its message gets a hint naming the
 // help of the command it came from.
 type usageError struct {
@@ -47,20 +37,24 @@ func (e *usageError) Error() string {
 func (e *usageError) Unwrap() error { return e.err }
 
 // measureErr wraps err as a "could not measure" outcome (exit 3).
-func measureErr(err error) error { return &exitError{code: ExitMeasure, err: err} }
+func measureErr(err error) error { return &bench.MeasureError{Err: err} }
 
 // gateErr wraps err as "the gate said no" (exit 1): compare's gate,
 // thresholds and alerts.
-func gateErr(err error) error { return &exitError{code: ExitGate, err: err} }
+func gateErr(err error) error { return &bench.GateError{Err: err} }
 
 // exitCode maps the outcome of a command to the process exit code.
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
+	var ge *bench.GateError
+	if errors.As(err, &ge) {
+		return ExitGate
+	}
+	var me *bench.MeasureError
+	if errors.As(err, &me) {
+		return ExitMeasure
 	}
 	var se *bench.SetupError
 	if errors.As(err, &se) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/perfkit/perfkit/bench"
-	"github.com/perfkit/perfkit/bench/stats"
 )
 
 // broken makes every run of r fail about half its ops: over the default
@@ -73,49 +72,6 @@ func TestCompareBrokenBuildFailsTheGate(t *testing.T) {
 	}
 }
 
-func TestParseFailOn(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want FailOn
-	}{
-		{"regression", FailOn{Regression: true}},
-		{"regression,invalid", DefaultFailOn},
-		{" Invalid , regression ", DefaultFailOn},
-		{"inconclusive", FailOn{Regression: true, Invalid: true, Inconclusive: true}},
-		{"never", FailOn{}},
-	} {
-		got, err := parseFailOn(tc.in)
-		if err != nil || got != tc.want {
-			t.Errorf("parseFailOn(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
-		}
-	}
-	for _, bad := range []string{"", "sometimes", "never,regression", "regression,,invalid"} {
-		if _, err := parseFailOn(bad); err == nil || !strings.Contains(err.Error(), "accepted: a comma list of regression, invalid, inconclusive") {
-			t.Errorf("parseFailOn(%q): %v", bad, err)
-		}
-	}
-	if s := DefaultFailOn.String(); s != "regression,invalid" {
-		t.Errorf("default %q", s)
-	}
-}
-
-// gates is the one place outcomes can be exempted: the gate counts only
-// what it lets through.
-func TestGateMessage(t *testing.T) {
-	c := &stats.Comparison{Outcomes: []stats.Outcome{
-		{Key: stats.Key{Scenario: "api", Metric: "p99"}, Verdict: stats.Inconclusive, Reason: "needs ≥ 6 runs per side"},
-		stats.InvalidRuns("api", 2, 5, []string{"error rate 3.00% is over the bound 1.00%"}),
-	}}
-	err := gate(c, FailOn{Regression: true, Invalid: true, Inconclusive: true})
-	if err == nil || exitCode(err) != ExitGate ||
-		err.Error() != "1 invalid scenario, 1 inconclusive: scenario api: 2 of 5 new runs invalid: error rate 3.00% is over the bound 1.00%, api p99 inconclusive (needs ≥ 6 runs per side)" {
-		t.Errorf("gate: %v (exit %d)", err, exitCode(err))
-	}
-	if err := gate(c, FailOn{Regression: true}); err != nil {
-		t.Errorf("--fail-on regression: %v", err)
-	}
-}
-
 func TestCompareOut(t *testing.T) {
 	sandbox(t)
 	old := writeResult(t, "old.json", synthResult(10, 1, synthEnv))
@@ -137,41 +93,6 @@ func TestCompareOut(t *testing.T) {
 		t.Errorf("-o into a missing directory: exit %d", code)
 	}
 	oneErrorLine(t, errOut, "output nope/cmp.md: directory nope does not exist")
-}
-
-func TestRunInvalidRuns(t *testing.T) {
-	sr := func(valid ...bool) bench.ScenarioResult {
-		s := bench.ScenarioResult{Name: "fetch"}
-		for _, v := range valid {
-			r := bench.RunResult{Valid: v}
-			if !v {
-				r.InvalidReasons = []string{"error rate 50.10% is over the bound 1.00%"}
-			}
-			s.Runs = append(s.Runs, r)
-		}
-		return s
-	}
-	if w, err := invalidRuns(sr(true, true), true, false); w != "" || err != nil {
-		t.Errorf("all valid: %q %v", w, err)
-	}
-	w, err := invalidRuns(sr(false, false), false, false)
-	if w != "" || err == nil || err.Error() != "could not measure: every run of fetch invalid: error rate 50.10% is over the bound 1.00%" {
-		t.Errorf("all invalid: %q %v", w, err)
-	}
-	w, err = invalidRuns(sr(true, false), false, false)
-	if err != nil || w != "1 of 2 runs of fetch invalid: error rate 50.10% is over the bound 1.00% (compare leaves them out; --strict exits 3)" {
-		t.Errorf("some invalid: %q %v", w, err)
-	}
-	// A sweep step past capacity: a warning, unless --strict.
-	if w, err := invalidRuns(sr(false, false), false, true); err != nil || !strings.HasPrefix(w, "every run of sweep step fetch invalid: error rate") {
-		t.Errorf("sweep step all invalid: %q %v", w, err)
-	}
-	if _, err := invalidRuns(sr(false, false), true, true); err == nil {
-		t.Errorf("sweep step all invalid, --strict: no error")
-	}
-	if _, err := invalidRuns(sr(true, false), true, false); err == nil || !strings.Contains(err.Error(), "1 of 2 runs of fetch invalid (--strict)") {
-		t.Errorf("some invalid, --strict: %v", err)
-	}
 }
 
 // Issue 10: `perfkit run` exited 0 with 10 of 10 runs invalid. Half the

@@ -8,8 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/perfkit/perfkit/bench"
-	"github.com/perfkit/perfkit/bench/alert"
 	"github.com/perfkit/perfkit/bench/merge"
+	"github.com/perfkit/perfkit/bench/monitor"
+	"github.com/perfkit/perfkit/bench/session"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -93,24 +94,21 @@ func mergeRun(opts *MergeOptions) error {
 		inputs = append(inputs, merge.Input{Name: p, Result: r})
 	}
 	now := opts.Now()
-	id := newID()
+	id := session.NewID()
 	// Merge first: a refused merge must not leave a results directory behind.
 	res, err := merge.Merge(inputs, merge.Options{AllowPartial: opts.AllowPartial, ID: id, Now: now.UTC()})
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	for i := range res.Scenarios {
-		sr := &res.Scenarios[i]
-		if err := recheckThresholds(sr, inputs, i, res.Env.GOMAXPROCS); err != nil {
-			return err
-		}
+	if err := merge.RecheckThresholds(res, inputs); err != nil {
+		return err
 	}
-	path, err := prepareOut(opts.Out, false, now, id)
+	path, err := session.PrepareOut(opts.Out, false, ResultsDir, now, id)
 	if err != nil {
 		return err
 	}
 	// Print the merged results even when the save fails (then exit 3).
-	saveErr := saveResult(nil, res, path)
+	saveErr := session.Save(nil, res, path)
 	if saveErr == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "result: %s (merged from %d shards)\n", path, len(inputs))
 	}
@@ -120,27 +118,5 @@ func mergeRun(opts *MergeOptions) error {
 	if saveErr != nil {
 		return saveErr
 	}
-	return monitorGate(res)
-}
-
-// recheckThresholds checks the shards' thresholds of scenario i again on the
-// merged numbers (a shard's own verdict covers a part of the load only).
-func recheckThresholds(sr *bench.ScenarioResult, inputs []merge.Input, i, procs int) error {
-	var exprs []alert.Expr
-	seen := map[string]bool{}
-	for _, in := range inputs {
-		for _, t := range in.Result.Scenarios[i].Thresholds {
-			if seen[t.Expr] {
-				continue
-			}
-			seen[t.Expr] = true
-			e, err := alert.ParseExpr(t.Expr)
-			if err != nil {
-				return fmt.Errorf("%s: scenario %s: threshold: %w", in.Name, sr.Name, err)
-			}
-			exprs = append(exprs, e)
-		}
-	}
-	sr.Thresholds = alert.CheckThresholds(sr, exprs, procs)
-	return nil
+	return monitor.Gate(res)
 }

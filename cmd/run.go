@@ -2,16 +2,12 @@ package cmd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,24 +17,24 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/perfkit/perfkit/bench"
-	"github.com/perfkit/perfkit/bench/compare"
+	"github.com/perfkit/perfkit/bench/monitor"
+	"github.com/perfkit/perfkit/bench/profiling"
+	"github.com/perfkit/perfkit/bench/session"
 	"github.com/perfkit/perfkit/report"
+	"github.com/perfkit/perfkit/report/live"
 )
 
 // ResultsDir is where results go when -o is not given.
-const ResultsDir = ".perfkit/results"
+const ResultsDir = session.ResultsDir
 
 // RunOptions is everything `perfkit run` does, resolved from flags, the
 // PERFKIT_* environment and the config file before anything runs.
 type RunOptions struct {
 	IO *IOStreams
 	// Scenarios are validated and ready, in the order they run. A swept
-	// scenario is here once per step.
+	// scenario is here once per step, its Sweep set.
 	Scenarios []bench.Scenario
-	// Sweeps[i], when not nil, marks Scenarios[i] as a step of a sweep; the
-	// run records it on the step's result. Parallel to Scenarios.
-	Sweeps []*bench.SweepStep
-	Format report.Format
+	Format    report.Format
 	// Out is the result file; "" means ResultsDir/<UTC time>-<id>.json.
 	Out    string
 	NoSave bool
@@ -50,10 +46,10 @@ type RunOptions struct {
 	Compare *runCompare
 	// Profile, when not nil, attaches pprof profiles to the run (--profile,
 	// --pprof-url, perfkit profile KIND).
-	Profile *ProfileOptions
+	Profile *profiling.Options
 	// Monitor is the run's alert rules, thresholds, notifiers, /metrics
 	// and dashboard (nil or empty: none).
-	Monitor *MonitorOptions
+	Monitor *monitor.Options
 	// Search, when not nil, makes the run a capacity search of its one
 	// scenario (--find-max-rate).
 	Search *searchOptions
@@ -365,12 +361,11 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 			global, globalSweep, ok = o, sw, false
 		}
 		if ok {
-			scs, steps, err := r.expandSweep(s.name, s.def, s.sc, sw, o)
+			scs, err := r.expandSweep(s.name, s.def, s.sc, sw, o)
 			if err != nil {
 				return nil, err
 			}
 			opts.Scenarios = append(opts.Scenarios, scs...)
-			opts.Sweeps = append(opts.Sweeps, steps...)
 			globalSwept = globalSwept || o.layer != fromScenario
 		} else {
 			sc, err := r.resolveScenario(s.name, s.def, s.sc)
@@ -378,7 +373,6 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 				return nil, err
 			}
 			opts.Scenarios = append(opts.Scenarios, sc)
-			opts.Sweeps = append(opts.Sweeps, nil)
 		}
 		if s.sc != nil {
 			opts.Warnings = append(opts.Warnings, s.sc.warnings...)
@@ -387,7 +381,7 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 	if !globalSwept && len(unswept) > 0 {
 		return nil, global.wrapGlobal(errNotSweepable(globalSweep.param, unswept...))
 	}
-	if opts.Monitor, err = r.resolveMonitor(opts.Scenarios, opts.Sweeps); err != nil {
+	if opts.Monitor, err = r.resolveMonitor(opts.Scenarios); err != nil {
 		return nil, err
 	}
 	streamToStdout(f, opts)
@@ -438,9 +432,10 @@ func (o origin) wrapGlobal(err error) error {
 	return err
 }
 
-// runRun runs the scenarios one after the other, saves the result and
-// renders it. A stop (signal or ctx) ends the current scenario gracefully,
-// skips the rest, and still saves what was measured, marked partial.
+// runRun runs the scenarios (bench/session), prints the result and maps
+// the outcome to an exit code. A stop (signal or ctx) ends the current
+// scenario gracefully, skips the rest, and still saves what was measured,
+// marked partial.
 func runRun(ctx context.Context, opts *RunOptions) error {
 	if opts.Search != nil {
 		return runSearch(ctx, opts)
@@ -451,135 +446,50 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	for _, w := range opts.Warnings {
 		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
 	}
-	now := opts.Now()
-	id := newID()
-	path, err := prepareOut(opts.Out, opts.NoSave, now, id)
+	plan := opts.plan(stderr)
+	s, err := session.New(plan)
 	if err != nil {
 		return err
 	}
-
 	runCtx, signalled, stop := handleSignals(ctx, opts, stderr)
 	defer stop()
-	mon, runCtx, err := startMonitor(runCtx, opts.Monitor, opts.IO, stderr)
+	out, err := s.Run(runCtx)
 	if err != nil {
 		return err
 	}
-	defer mon.close()
-
-	var obs []bench.Observer
-	var prog *progress
-	if opts.IO.IsStderrTTY() {
-		prog = &progress{w: stderr}
-		obs = append(obs, prog)
-	}
-	prof, err := newProfiler(runCtx, opts, stderr, now)
-	if err != nil {
-		return err
-	}
-	defer prof.close()
-	if prof != nil {
-		obs = append(obs, prof)
-	}
-	res := &bench.Result{
-		SchemaVersion: bench.SchemaVersion,
-		ID:            id,
-		CreatedAt:     now.UTC(),
-		Scenarios:     []bench.ScenarioResult{},
-	}
-	var failed error
-	var warnings []string // about invalid runs: shown below the result
-	for i, sc := range opts.Scenarios {
-		sr, err := bench.Run(runCtx, sc, append(slices.Clone(obs), mon.observers(sc)...)...)
-		if i < len(opts.Sweeps) && opts.Sweeps[i] != nil {
-			step := *opts.Sweeps[i]
-			sr.Sweep = &step
-		}
-		if prog != nil {
-			prog.clear()
-		}
-		if err != nil {
-			var se *bench.SetupError
-			var ce *bench.CheckError
-			switch {
-			case errors.As(err, &se):
-				// Nothing of this scenario was measured; the others still
-				// run and are saved, and the exit code says so.
-				if failed == nil {
-					failed = err
-				} else {
-					fmt.Fprintf(stderr, "perfkit: %v\n", oneLine(err.Error()))
-				}
-				continue
-			case errors.As(err, &ce):
-				return err
-			}
-			return fmt.Errorf("scenario %s: %w", sc.Name, err)
-		}
-		stopped := runCtx.Err() != nil || sr.Partial
-		// A scenario that measured nothing is still data: it is saved and
-		// shown, the other scenarios run, and the exit code says so.
-		if err := unmeasured(sr, stopped); err != nil && failed == nil {
-			failed = measureErr(err)
-		} else if err == nil && !stopped {
-			// A sweep's steps past capacity are meant to be invalid
-			// (achieved rate under target): a warning, unless --strict.
-			swept := i < len(opts.Sweeps) && opts.Sweeps[i] != nil
-			if warn, err := invalidRuns(sr, opts.Strict, swept); err != nil && failed == nil {
-				failed = measureErr(err)
-			} else if err != nil {
-				warnings = append(warnings, err.Error())
-			} else if warn != "" {
-				warnings = append(warnings, warn)
-			}
-		}
-		prof.attach(&sr)
-		mon.finish(&sr)
-		res.Scenarios = append(res.Scenarios, sr)
-		if stopped {
-			res.Partial = true
-			break
-		}
-	}
-	cwd, _ := os.Getwd()
-	res.Env = bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
-
-	mon.close() // the dashboard says done; notifications go out (bounded)
+	res, path := out.Result, out.Path
 	why := "stopped"
 	if signalled.Load() {
 		why = "stopped by signal"
-	} else if rule := mon.abortReason(); rule != "" {
-		why = "stopped by alert " + rule
+	} else if out.AbortedBy != "" {
+		why = "stopped by alert " + out.AbortedBy
 	}
 	// A failed save must not lose the run: the results are printed first,
 	// then the error (exit 3) says where the result went instead.
-	var saveErr error
 	switch {
+	case path != "" && res.Partial:
+		fmt.Fprintf(stderr, "%s: partial result saved to %s\n", why, path)
 	case path != "":
-		if saveErr = saveResult(opts.WriteResult, res, path); saveErr != nil {
-			path = "" // nothing at path for --compare to name
-		} else if res.Partial {
-			fmt.Fprintf(stderr, "%s: partial result saved to %s\n", why, path)
-		} else {
-			fmt.Fprintf(stderr, "result: %s\n", path)
-		}
-	case res.Partial:
+		fmt.Fprintf(stderr, "result: %s\n", path)
+	case res.Partial && out.SaveErr == nil:
 		fmt.Fprintf(stderr, "%s: partial result not saved (--no-save)\n", why)
 	}
-	if prof.showsTop() {
-		if err := prof.writeTops(opts.IO.Out); err != nil {
+	if out.Profiler.ShowsTop() {
+		if err := out.Profiler.WriteTops(opts.IO.Out); err != nil {
 			return err
 		}
 	} else if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
 		return err
 	}
-	for _, w := range warnings {
+	for _, w := range out.Warnings {
 		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
 	}
-	if saveErr != nil {
+	failed := out.Failed
+	if out.SaveErr != nil {
 		if failed != nil { // said too, though the failed save decides the exit code
 			fmt.Fprintf(stderr, "perfkit: %s\n", oneLine(failed.Error()))
 		}
-		return saveErr
+		return out.SaveErr
 	}
 	if failed == nil && opts.Compare != nil {
 		if err := compareAfterRun(opts, res, path); err != nil {
@@ -587,9 +497,23 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 	}
 	if failed == nil {
-		failed = monitorGate(res) // a failed threshold or a critical alert: exit 1
+		failed = monitor.Gate(res) // a failed threshold or a critical alert: exit 1
 	}
 	return failed
+}
+
+// plan is the session a run is: its scenarios, observers and output.
+func (opts *RunOptions) plan(stderr io.Writer) session.Plan {
+	p := session.Plan{
+		Scenarios: opts.Scenarios, Profile: opts.Profile, Monitor: opts.Monitor, Strict: opts.Strict,
+		Out: opts.Out, NoSave: opts.NoSave, Log: stderr, TTY: opts.IO.IsStderrTTY(),
+		Version: displayVersion(), Now: opts.Now, Write: opts.WriteResult,
+	}
+	if opts.IO.IsStderrTTY() {
+		prog := live.NewProgress(stderr)
+		p.Observers, p.AfterScenario = []bench.Observer{prog}, prog.Clear
+	}
+	return p
 }
 
 func displayVersion() string {
@@ -648,117 +572,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// unmeasured reports a scenario whose numbers mean nothing: every op failed,
-// or (without a stop) none completed.
-func unmeasured(sr bench.ScenarioResult, stopped bool) error {
-	var ops, errs int64
-	kinds := map[string]int64{}
-	for _, run := range sr.Runs {
-		ops += run.Ops
-		errs += run.Errors
-		for k, n := range run.ErrorsByKind {
-			kinds[k] += n
-		}
-	}
-	switch {
-	case ops == 0 && !stopped:
-		return fmt.Errorf("scenario %s: no op completed", sr.Name)
-	case ops > 0 && errs == ops:
-		if stopped && kinds[bench.KindCanceled] == errs {
-			return nil
-		}
-		return fmt.Errorf("scenario %s: every op failed (%s)", sr.Name, kindList(kinds))
-	}
-	return nil
-}
-
-// invalidRuns checks a finished scenario's validity: every run invalid is
-// an error (nothing was measured that can be trusted), and so is any with
-// strict; some invalid is a warning, and so is a sweep step all invalid.
-func invalidRuns(sr bench.ScenarioResult, strict, sweepStep bool) (warning string, err error) {
-	var reasons [][]string
-	for _, run := range sr.Runs {
-		if !run.Valid {
-			reasons = append(reasons, run.InvalidReasons)
-		}
-	}
-	k, n := len(reasons), len(sr.Runs)
-	if k == 0 {
-		return "", nil
-	}
-	why := strings.Join(compare.GroupReasons(reasons), "; ")
-	switch {
-	case k == n && !strict && sweepStep:
-		return fmt.Sprintf("every run of sweep step %s invalid: %s (--strict exits 3)", sr.Name, why), nil
-	case k == n:
-		return "", fmt.Errorf("could not measure: every run of %s invalid: %s", sr.Name, why)
-	case strict:
-		return "", fmt.Errorf("could not measure: %d of %d runs of %s invalid (--strict): %s", k, n, sr.Name, why)
-	}
-	return fmt.Sprintf("%d of %d runs of %s invalid: %s (compare leaves them out; --strict exits 3)", k, n, sr.Name, why), nil
-}
-
-// kindList is "conn_refused 1200, timeout 3": most frequent first.
-func kindList(kinds map[string]int64) string {
-	names := make([]string, 0, len(kinds))
-	for k := range kinds {
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if kinds[names[i]] != kinds[names[j]] {
-			return kinds[names[i]] > kinds[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = fmt.Sprintf("%s %d", k, kinds[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-// newID is a result's ID: 16 random hex digits.
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// prepareOut checks, before anything runs, that the result can be written:
-// the directory exists and is writable, and the path is not a directory. The
-// default path's directory is created. It returns "" with noSave.
-func prepareOut(out string, noSave bool, now time.Time, id string) (string, error) {
-	if noSave {
-		return "", nil
-	}
-	if out == "" {
-		if err := os.MkdirAll(ResultsDir, 0o755); err != nil {
-			return "", fmt.Errorf("cannot create %s: %w", ResultsDir, unwrapPath(err))
-		}
-		out = filepath.Join(ResultsDir, now.UTC().Format("20060102T150405Z")+"-"+id[:8]+".json")
-	}
-	dir := filepath.Dir(out)
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "", fmt.Errorf("output %s: directory %s does not exist", out, dir)
-	case err != nil:
-		return "", fmt.Errorf("output %s: %w", out, unwrapPath(err))
-	case !st.IsDir():
-		return "", fmt.Errorf("output %s: %s is not a directory", out, dir)
-	}
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return "", fmt.Errorf("output %s: is a directory", out)
-	}
-	probe, err := os.CreateTemp(dir, ".perfkit-probe-*")
-	if err != nil {
-		return "", fmt.Errorf("output %s: directory %s is not writable: %w", out, dir, unwrapPath(err))
-	}
-	probe.Close()
-	os.Remove(probe.Name())
-	return out, nil
 }
 
 // unwrapPath drops the *PathError's path, which messages name already.

@@ -237,7 +237,7 @@ func (r *resolver) resolveSearch(opts *RunOptions, sharded bool) error {
 	switch {
 	case len(opts.Scenarios) != 1:
 		return fmt.Errorf("--find-max-rate searches one scenario at a time; %d selected", len(opts.Scenarios))
-	case opts.Sweeps[0] != nil:
+	case opts.Scenarios[0].Sweep != nil:
 		return errors.New("--find-max-rate and a sweep: give one or the other")
 	case sharded:
 		return errors.New("--find-max-rate and --shard: search from one machine (shard the load at the rate found)")

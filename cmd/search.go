@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/perfkit/perfkit/bench"
 	"github.com/perfkit/perfkit/bench/capacity"
+	"github.com/perfkit/perfkit/bench/session"
 	"github.com/perfkit/perfkit/report"
 )
 
@@ -25,25 +25,23 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 	for _, w := range opts.Warnings {
 		fmt.Fprintf(stderr, "perfkit: warning: %s\n", w)
 	}
-	if opts.Monitor.active() {
+	if opts.Monitor.Active() {
 		fmt.Fprintln(stderr, "perfkit: warning: alerts, thresholds, /metrics, the dashboard, --stream and --push-remote-write are not used by --find-max-rate")
 	}
-	now := opts.Now()
-	id := newID()
-	path, err := prepareOut(opts.Out, opts.NoSave, now, id)
+	so := opts.Search
+	plan := opts.plan(stderr)
+	if so.run != nil {
+		plan.Run = func(ctx context.Context, sc bench.Scenario, _ ...bench.Observer) (bench.ScenarioResult, error) {
+			return so.run(ctx, sc)
+		}
+	}
+	s, err := session.New(plan)
 	if err != nil {
 		return err
 	}
 	runCtx, _, stop := handleSignals(ctx, opts, stderr)
 	defer stop()
-	var obs []bench.Observer
-	var prog *progress
-	if opts.IO.IsStderrTTY() {
-		prog = &progress{w: stderr}
-		obs = append(obs, prog)
-	}
 
-	so := opts.Search
 	sc := opts.Scenarios[0]
 	var slos []string
 	for _, e := range so.slos {
@@ -56,36 +54,14 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 	fmt.Fprintf(stderr, "capacity search: %s, SLO %s, from %s/s (%s), precision %g%%, in-flight cap %d, %s warmup + %s per step\n",
 		sc.Name, strings.Join(slos, ", "), report.Rate(so.start), bound, 100*so.precision, sc.Settings.Concurrency, sc.Settings.Warmup, sc.Settings.Duration)
 
-	out, serr := capacity.Search(runCtx, sc, capacity.Options{
+	saved, out, serr := s.Search(runCtx, capacity.Options{
 		SLOs: so.slos, Start: so.start, MaxRate: so.maxRate, Precision: so.precision,
-		Run: func(ctx context.Context, sc bench.Scenario) (bench.ScenarioResult, error) {
-			run := so.run
-			if run == nil {
-				run = func(ctx context.Context, sc bench.Scenario) (bench.ScenarioResult, error) {
-					return bench.Run(ctx, sc, obs...)
-				}
-			}
-			sr, err := run(ctx, sc)
-			if prog != nil {
-				prog.clear()
-			}
-			return sr, err
-		},
 		Retries: capacity.DefaultRetries,
-		OnStep:  func(st capacity.Step) { fmt.Fprintln(stderr, stepLine(st, capacity.DefaultRetries)) },
+		OnStep:  func(st capacity.Step) { fmt.Fprintln(stderr, report.CapacityStep(st, capacity.DefaultRetries)) },
 	})
-	res := &bench.Result{SchemaVersion: bench.SchemaVersion, ID: id, CreatedAt: now.UTC(), Scenarios: []bench.ScenarioResult{}}
-	for _, st := range out.Steps {
-		res.Scenarios = append(res.Scenarios, st.Result)
-	}
-	res.Partial = out.Stop == capacity.Stopped
-	cwd, _ := os.Getwd()
-	res.Env = bench.CurrentEnv(context.WithoutCancel(ctx), displayVersion(), cwd)
-	var saveErr error // returned once the results are printed
-	if path != "" && len(res.Scenarios) > 0 {
-		if saveErr = saveResult(opts.WriteResult, res, path); saveErr == nil {
-			fmt.Fprintf(stderr, "result: %s\n", path)
-		}
+	res, saveErr := saved.Result, saved.SaveErr // saveErr is returned once the results are printed
+	if saved.Path != "" {
+		fmt.Fprintf(stderr, "result: %s\n", saved.Path)
 	}
 	if serr != nil {
 		if saveErr != nil {
@@ -97,7 +73,7 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 		}
 		return measureErr(serr)
 	}
-	summary := searchSummary(out, slos)
+	summary := report.CapacitySummary(out, slos)
 	var sumW io.Writer = stderr
 	if opts.Format != report.JSON {
 		if err := report.Write(opts.IO.Out, res, opts.Format); err != nil {
@@ -122,88 +98,4 @@ func runSearch(ctx context.Context, opts *RunOptions) error {
 		return gateErr(fmt.Errorf("capacity search: no rate down to %s/s meets %s", report.Rate(out.Steps[len(out.Steps)-1].Rate), strings.Join(slos, ", ")))
 	}
 	return nil
-}
-
-// stepLine is one step as the search prints it:
-//
-//	step 4  800/s  fail  achieved 799.6/s  p50 1.2ms  p99 45.1ms  cpu 23%  (p99<20ms: 45.1ms)
-//
-// with the run-queue wait and CPU pressure when measured, and whether a
-// contended step is run again (retries: how often at most).
-func stepLine(st capacity.Step, retries int) string {
-	line := fmt.Sprintf("step %d  %s/s  %-9s achieved %s/s  p50 %s  p99 %s  cpu %.0f%%",
-		st.Result.Search.Index+1, report.Rate(st.Rate), st.Outcome, report.Rate(st.Achieved),
-		report.Duration(st.P50Ns), report.Duration(st.P99Ns), 100*st.CPU)
-	if len(st.Result.Runs) > 0 && st.Result.Runs[0].Contention != nil {
-		line += fmt.Sprintf("  rq-wait %.0f%%  psi %.0f%%", st.WaitPct, st.PressurePct)
-	}
-	if len(st.Reasons) > 0 {
-		line += "  (" + oneLine(strings.Join(st.Reasons, "; ")) + ")"
-	}
-	if st.Outcome == bench.SearchContended {
-		if st.Attempt <= retries {
-			line += fmt.Sprintf("  retrying (%d of %d)", st.Attempt, retries)
-		} else {
-			line += fmt.Sprintf("  counted as failed after %d retries", retries)
-		}
-	}
-	return line
-}
-
-// searchSummary is the answer in a few lines: the rate that passed and the
-// one above it that did not, with why, and the precision.
-func searchSummary(out capacity.Outcome, slos []string) []string {
-	var lines []string
-	meets := strings.Join(slos, ", ")
-	var ceiling *capacity.Step
-	for i := range out.Steps {
-		if st := &out.Steps[i]; st.Rate == out.Ceiling && st.Outcome != bench.SearchPass {
-			ceiling = st
-		}
-	}
-	if out.Best >= 0 {
-		b := out.Steps[out.Best]
-		what := "max rate"
-		switch {
-		case out.Stop == capacity.Stopped:
-			what = "at least"
-		case out.Stop == capacity.AtMaxRate:
-			what = "at least (--max-rate reached)"
-		case out.Bounded():
-			what = "≥"
-		}
-		line := fmt.Sprintf("capacity: %s %s/s meets %s  (p50 %s, p99 %s, perfkit cpu %.0f%%)",
-			what, report.Rate(b.Rate), meets, report.Duration(b.P50Ns), report.Duration(b.P99Ns), 100*b.CPU)
-		if out.Stop == capacity.Converged && ceiling != nil {
-			switch ceiling.Outcome {
-			case bench.SearchSaturated:
-				line += fmt.Sprintf(": perfkit saturated at %s/s; shard the load (--shard) or give perfkit more CPUs", report.Rate(ceiling.Rate))
-			case bench.SearchContended:
-				line += fmt.Sprintf(": other processes held the CPUs at %s/s (rq-wait %.0f%%, psi %.0f%%); rerun on a quieter machine or reserve CPUs",
-					report.Rate(ceiling.Rate), ceiling.WaitPct, ceiling.PressurePct)
-			case bench.SearchFail:
-				line += fmt.Sprintf("; %s/s fails %s", report.Rate(ceiling.Rate), oneLine(strings.Join(ceiling.Reasons, "; ")))
-			default:
-				line += fmt.Sprintf("; %s/s is invalid: %s", report.Rate(ceiling.Rate), oneLine(strings.Join(ceiling.Reasons, "; ")))
-			}
-			line += fmt.Sprintf("; precision %g%%", 100*out.Precision)
-		}
-		lines = append(lines, line)
-	}
-	if n := len(out.Retried); n > 0 {
-		rates := map[float64]bool{}
-		for _, st := range out.Retried {
-			rates[st.Rate] = true
-		}
-		lines = append(lines, fmt.Sprintf("%d step(s) fell behind because other processes held the CPUs and were run again (retries: %d, at most %d per step)", len(rates), n, capacity.DefaultRetries))
-	}
-	switch out.Stop {
-	case capacity.Saturated:
-		lines = append(lines, "capacity: unknown: every step failed for perfkit's or the machine's sake (see the steps), not the target's")
-	case capacity.NoneMet:
-		lines = append(lines, "capacity: no rate tried meets "+meets)
-	case capacity.Stopped:
-		lines = append(lines, "stopped before the search converged")
-	}
-	return lines
 }

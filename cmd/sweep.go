@@ -129,9 +129,9 @@ func errNotSweepable(param string, defs ...*bench.Definition) error {
 // name: each step is the scenario with that one value changed, named
 // NAME[PARAM=v]. Every value is parsed with the kind of what it sets and
 // checked (and each step's workload built) before anything runs.
-func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioConfig, sw sweep, o origin) ([]bench.Scenario, []*bench.SweepStep, error) {
-	fail := func(err error) ([]bench.Scenario, []*bench.SweepStep, error) {
-		return nil, nil, o.wrap(name, err)
+func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioConfig, sw sweep, o origin) ([]bench.Scenario, error) {
+	fail := func(err error) ([]bench.Scenario, error) {
+		return nil, o.wrap(name, err)
 	}
 	if p, ok := def.Param(sw.param); ok {
 		if err := r.checkExec(p, strings.Join(sw.values, ","), o); err != nil {
@@ -145,14 +145,14 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 	}
 	settings, err := r.resolveSettings(name, sc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if settings.Stages != "" && slices.Contains([]string{"rate", "duration", "iterations"}, sw.param) {
 		return fail(fmt.Errorf("sweep %s and stages %s: the stages set the rates and the duration; sweep concurrency, warmup, timeout or a workload param", sw.param, settings.Stages))
 	}
 	base, err := r.resolveParams(name, def, sc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var spec *settingSpec
 	if slices.Contains(sweepSettings(), sw.param) {
@@ -183,14 +183,13 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 	}
 	seen := map[string]string{} // canonical value → value as given
 	var scenarios []bench.Scenario
-	var steps []*bench.SweepStep
 	for i, v := range sw.values {
 		shown := shownOf(v)
 		stepValue := shown
 		if shownCount[shown] > 1 {
 			stepValue += " #" + strconv.Itoa(i+1)
 		}
-		valueErr := func(err error) ([]bench.Scenario, []*bench.SweepStep, error) {
+		valueErr := func(err error) ([]bench.Scenario, error) {
 			return fail(fmt.Errorf("sweep value %s=%s: %w", sw.param, shown, err))
 		}
 		// Each value is parsed and checked once: a setting by its spec, a
@@ -242,8 +241,8 @@ func (r *resolver) expandSweep(name string, def *bench.Definition, sc *scenarioC
 		step.New = newOnce(w, def, step.Params)
 
 		step.Name = name + "[" + sw.param + "=" + stepValue + "]"
+		step.Sweep = &bench.SweepStep{Param: sw.param, Value: stepValue, Base: name, Index: i}
 		scenarios = append(scenarios, step)
-		steps = append(steps, &bench.SweepStep{Param: sw.param, Value: stepValue, Base: name, Index: i})
 	}
-	return scenarios, steps, nil
+	return scenarios, nil
 }

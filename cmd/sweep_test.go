@@ -191,11 +191,13 @@ scenarios:
 	if got := names(o); !slices.Equal(got, []string{"api[rate=100]", "api[rate=200]", "bare[concurrency=3]", "bare[concurrency=6]"}) {
 		t.Fatalf("scenarios %v", got)
 	}
-	if s := o.Scenarios[1]; s.Settings.Rate != 200 || s.Settings.Model() != bench.ModelOpen || o.Sweeps[1].Value != "200" {
-		t.Errorf("rate step: %+v, sweep %+v", s.Settings, o.Sweeps[1])
+	if s := o.Scenarios[1]; s.Settings.Rate != 200 || s.Settings.Model() != bench.ModelOpen || o.Scenarios[1].Sweep.Value != "200" {
+		t.Errorf("rate step: %+v, sweep %+v", s.Settings, o.Scenarios[1].Sweep)
 	}
-	if len(o.Sweeps) != len(o.Scenarios) {
-		t.Fatalf("%d sweeps for %d scenarios", len(o.Sweeps), len(o.Scenarios))
+	for _, s := range o.Scenarios {
+		if s.Sweep == nil {
+			t.Fatalf("step %s has no sweep", s.Name)
+		}
 	}
 
 	// PERFKIT_SWEEP beats the config file; a flag beats PERFKIT_SWEEP.
@@ -222,8 +224,8 @@ scenarios:
 
 	// A secret in a swept value is redacted in the step's name and sweep.
 	o = mustResolve(t, nil, "api", "--sweep", "url=http://u:hunter2@127.0.0.1:1/a,http://127.0.0.1:1/b")
-	if s := o.Scenarios[0]; strings.Contains(s.Name, "hunter2") || strings.Contains(o.Sweeps[0].Value, "hunter2") || !strings.HasPrefix(s.Name, "api[url=http://u:") {
-		t.Errorf("secret in step %q, sweep %+v", s.Name, o.Sweeps[0])
+	if s := o.Scenarios[0]; strings.Contains(s.Name, "hunter2") || strings.Contains(o.Scenarios[0].Sweep.Value, "hunter2") || !strings.HasPrefix(s.Name, "api[url=http://u:") {
+		t.Errorf("secret in step %q, sweep %+v", s.Name, o.Scenarios[0].Sweep)
 	}
 	if got := o.Scenarios[0].Params.Strings("url"); len(got) != 1 || !strings.Contains(got[0], "hunter2") {
 		t.Errorf("the step must still use the real URL: %v", got)
@@ -238,8 +240,8 @@ func TestSweepSeveralWorkloads(t *testing.T) {
 	var got []string
 	for i, s := range o.Scenarios {
 		got = append(got, s.Name)
-		if (o.Sweeps[i] != nil) != strings.HasPrefix(s.Name, "alpha[") {
-			t.Errorf("%s: sweep %+v", s.Name, o.Sweeps[i])
+		if (o.Scenarios[i].Sweep != nil) != strings.HasPrefix(s.Name, "alpha[") {
+			t.Errorf("%s: sweep %+v", s.Name, o.Scenarios[i].Sweep)
 		}
 	}
 	if !slices.Equal(got, []string{"alpha[only-alpha=true]", "alpha[only-alpha=false]", "beta"}) {
@@ -329,7 +331,7 @@ func TestSweepSecretStepsNamedApart(t *testing.T) {
 	var got, values []string
 	for i, s := range o.Scenarios {
 		got = append(got, s.Name)
-		values = append(values, o.Sweeps[i].Value)
+		values = append(values, o.Scenarios[i].Sweep.Value)
 	}
 	want := []string{"fetch[header=Authorization: REDACTED #1]", "fetch[header=Authorization: REDACTED #2]", "fetch[header=Accept: text/plain]"}
 	if !slices.Equal(got, want) || !slices.Equal(values, []string{"Authorization: REDACTED #1", "Authorization: REDACTED #2", "Accept: text/plain"}) {

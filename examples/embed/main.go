@@ -1,15 +1,16 @@
 // Command embed measures code with perfkit's engine from a program of its
 // own, without the command line: it builds scenarios, runs them with
-// bench.Run, reads p99 and throughput from the results, and can save them
-// as a result file that `perfkit compare` and `perfkit report` read.
+// bench/session (the orchestration `perfkit run` uses: the result's ID,
+// environment, validity checks and atomic save), reads p99 and throughput
+// from the result, and can save it as a result file that `perfkit compare`
+// and `perfkit report` read.
 //
 //	go run ./examples/embed -d 2s -count 3 -o /tmp/maps.json
 package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/bench/session"
 )
 
 // lockedMap and syncMap are the two implementations compared: a map behind
@@ -101,8 +103,6 @@ func run(dur time.Duration, count, conc int, out string) error {
 	set := bench.DefaultSettings()
 	set.Duration, set.Warmup, set.Count, set.Concurrency = dur, dur/10, count, conc
 
-	res := &bench.Result{SchemaVersion: bench.SchemaVersion, ID: newID(), CreatedAt: time.Now().UTC(),
-		Env: bench.CurrentEnv(ctx, "", ".")}
 	stores := []struct {
 		name string
 		new  func() store
@@ -110,22 +110,29 @@ func run(dur time.Duration, count, conc int, out string) error {
 		{"rwmutex-map", func() store { return &lockedMap{m: map[int]int{}} }},
 		{"sync-map", func() store { return &syncMap{} }},
 	}
+	var scenarios []bench.Scenario
 	for _, st := range stores {
-		sc := bench.Scenario{Name: st.name, Workload: "maps", Settings: set,
-			New: func() (bench.Workload, error) { return &mapWorkload{s: st.new()}, nil }}
-		sr, err := bench.Run(ctx, sc)
-		if err != nil {
-			return err
-		}
-		res.Scenarios = append(res.Scenarios, sr)
+		scenarios = append(scenarios, bench.Scenario{Name: st.name, Workload: "maps", Settings: set,
+			New: func() (bench.Workload, error) { return &mapWorkload{s: st.new()}, nil }})
 	}
-	for _, sr := range res.Scenarios {
+	s, err := session.New(session.Plan{Scenarios: scenarios, Out: out, NoSave: out == ""})
+	if err != nil {
+		return err
+	}
+	o, err := s.Run(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sr := range o.Result.Scenarios {
 		report(sr)
 	}
-	if out == "" {
-		return nil
+	// A scenario whose setup failed is not in the result; invalid runs are
+	// (report shows how many), so only the setup error stops the program.
+	var se *bench.SetupError
+	if errors.As(o.Failed, &se) {
+		return se
 	}
-	return res.WriteFile(out)
+	return o.SaveErr
 }
 
 // report prints a scenario's p99 over all its runs (their histograms
@@ -146,11 +153,4 @@ func report(sr bench.ScenarioResult) {
 	}
 	p99 := time.Duration(h.ValueAtQuantile(99))
 	fmt.Printf("%-12s p99 %-8v throughput %.0f ops/s  (%d of %d runs valid)\n", sr.Name, p99, tput, valid, len(sr.Runs))
-}
-
-// newID is a result ID: 16 random hex digits, like perfkit's own.
-func newID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,4 +1,4 @@
-package cmd
+package live
 
 import (
 	"fmt"
@@ -11,10 +11,10 @@ import (
 	"github.com/perfkit/perfkit/report"
 )
 
-// progress is an observer that keeps one status line on a terminal, redrawn
-// in place each interval. cmd attaches it only when stderr is a TTY, so logs
-// and CI output stay clean.
-type progress struct {
+// Progress is an observer that keeps one status line on a terminal, redrawn
+// in place each interval. The command line attaches it only when stderr is
+// a TTY, so logs and CI output stay clean.
+type Progress struct {
 	w     io.Writer
 	mu    sync.Mutex
 	drawn bool
@@ -27,13 +27,16 @@ type progress struct {
 	run      int
 }
 
+// NewProgress draws the line on w, a terminal.
+func NewProgress(w io.Writer) *Progress { return &Progress{w: w} }
+
 var (
-	_ bench.SetupObserver   = (*progress)(nil)
-	_ bench.MeasureObserver = (*progress)(nil)
+	_ bench.SetupObserver   = (*Progress)(nil)
+	_ bench.MeasureObserver = (*Progress)(nil)
 )
 
 // SetupDone shows the first run's warmup, which has no snapshots.
-func (p *progress) SetupDone(info *bench.ScenarioInfo) error {
+func (p *Progress) SetupDone(info *bench.ScenarioInfo) error {
 	p.mu.Lock()
 	p.set = info.Settings
 	p.scenario, p.run = info.Scenario, 0
@@ -43,10 +46,10 @@ func (p *progress) SetupDone(info *bench.ScenarioInfo) error {
 }
 
 // MeasureStart is nothing to show: the first snapshot follows.
-func (p *progress) MeasureStart(string, int) {}
+func (p *Progress) MeasureStart(string, int) {}
 
 // MeasureEnd shows the next run's warmup, if there is one.
-func (p *progress) MeasureEnd(scenario string, run int) {
+func (p *Progress) MeasureEnd(scenario string, run int) {
 	p.mu.Lock()
 	next := run+1 < p.set.Count
 	if next && scenario == p.scenario {
@@ -59,7 +62,7 @@ func (p *progress) MeasureEnd(scenario string, run int) {
 }
 
 // warming draws "scenario  run i/n  warming up 1.0s" when the run warms up.
-func (p *progress) warming(scenario string, run int) {
+func (p *Progress) warming(scenario string, run int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.set.Warmup <= 0 {
@@ -70,7 +73,7 @@ func (p *progress) warming(scenario string, run int) {
 }
 
 // Interval redraws the line, unless the line has moved on to a later run.
-func (p *progress) Interval(s *bench.Snapshot) {
+func (p *Progress) Interval(s *bench.Snapshot) {
 	line := progressLine(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -81,8 +84,8 @@ func (p *progress) Interval(s *bench.Snapshot) {
 	p.drawn = true
 }
 
-// clear erases the line, so what follows on the terminal starts clean.
-func (p *progress) clear() {
+// Clear erases the line, so what follows on the terminal starts clean.
+func (p *Progress) Clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.drawn {

@@ -1,4 +1,4 @@
-package cmd
+package profiling
 
 import (
 	"errors"
@@ -16,22 +16,17 @@ import (
 	"github.com/perfkit/perfkit/bench/compare"
 	"github.com/perfkit/perfkit/bench/stats"
 	"github.com/perfkit/perfkit/profiles"
-	"github.com/perfkit/perfkit/report"
 )
 
 // AttributionTop is how many functions explain a regressed scenario.
 const AttributionTop = 10
 
-// writeAttribution explains each regressed scenario with its profiles: for
+// WriteAttribution explains each regressed scenario with its profiles: for
 // every kind both sides carry (perfkit's and the target's; windowed kinds,
 // whose values divide by ops), the functions whose cost per op grew most,
-// below the comparison, as a table or in markdown. JSON and HTML output are
-// left as they are (one document each); a profile that cannot be read is a
-// warning, not a failed compare.
-func writeAttribution(w, stderr io.Writer, c *stats.Comparison, old, new *compare.Source, f report.Format) error {
-	if f != report.Table && f != report.Markdown {
-		return nil
-	}
+// below the comparison, as a table or in markdown (pf). A profile that
+// cannot be read is a warning on stderr, not a failed compare.
+func WriteAttribution(w, stderr io.Writer, c *stats.Comparison, old, new *compare.Source, pf profiles.Format) error {
 	var regressed []string
 	for _, o := range c.Outcomes {
 		if o.Verdict == stats.Regressed && !slices.Contains(regressed, o.Scenario) {
@@ -55,10 +50,6 @@ func writeAttribution(w, stderr io.Writer, c *stats.Comparison, old, new *compar
 			d.Title = fmt.Sprintf("why %s regressed: the functions whose %s cost per op grew most (%s profile)", name, d.SampleType, key)
 			if !d.PerOp {
 				d.Title = fmt.Sprintf("why %s regressed: the functions whose %s cost grew most (%s profile; no op counts: totals)", name, d.SampleType, key)
-			}
-			pf := profiles.FormatTable
-			if f == report.Markdown {
-				pf = profiles.FormatMarkdown
 			}
 			if _, err := io.WriteString(w, "\n"); err != nil {
 				return err
@@ -107,7 +98,7 @@ func attributionKeys(old, new map[string]string) []string {
 			if !k.Windowed() {
 				continue
 			}
-			key := profileSource{kind: k, target: target}.key()
+			key := Key(k, target)
 			if old[key] != "" && new[key] != "" {
 				keys = append(keys, key)
 			}
@@ -116,19 +107,19 @@ func attributionKeys(old, new map[string]string) []string {
 	return keys
 }
 
-// keepProfiles copies the profiles a result names beside baseline name
+// KeepForBaseline copies the profiles a result names beside baseline name
 // (DIR/NAME.profiles/<scenario>-<kind>.pb.gz) and points the result at the
 // copies, so the baseline keeps them when .perfkit/profiles is cleaned.
 // Copies of an earlier save that the new one does not name are removed. A
 // profile that cannot be copied is dropped with a warning.
-func keepProfiles(store baseline.Store, name string, r *bench.Result) (warnings []string, err error) {
-	dir := baselineProfilesDir(store, name)
+func KeepForBaseline(store baseline.Store, name string, r *bench.Result) (warnings []string, err error) {
+	dir := BaselineDir(store, name)
 	kept := map[string]bool{}
 	for i := range r.Scenarios {
 		sr := &r.Scenarios[i]
 		for _, key := range slices.Sorted(maps.Keys(sr.Profiles)) {
 			src := sr.Profiles[key]
-			dst := filepath.Join(dir, fileSafe(sr.Name)+"-"+key+".pb.gz")
+			dst := filepath.Join(dir, FileSafe(sr.Name)+"-"+key+".pb.gz")
 			if src == dst {
 				kept[dst] = true
 				continue
@@ -174,7 +165,7 @@ func keepProfiles(store baseline.Store, name string, r *bench.Result) (warnings 
 	return warnings, nil
 }
 
-// baselineProfilesDir holds the profiles of baseline name.
-func baselineProfilesDir(store baseline.Store, name string) string {
+// BaselineDir holds the profiles of baseline name.
+func BaselineDir(store baseline.Store, name string) string {
 	return filepath.Join(store.Dir, name+".profiles")
 }
