@@ -255,62 +255,49 @@ func sideLabel(side, name string, sets []string) string {
 // sets (PARAM=VALUE: a run setting or a workload param), each checked with
 // the kind of what it sets; flag names the sets in errors.
 func (r *resolver) resolveVariant(name string, def *bench.Definition, sc *scenarioConfig, flag string, sets []string) (bench.Scenario, error) {
-	settings, err := r.resolveSettings(name, sc)
-	if err != nil {
-		return bench.Scenario{}, err
-	}
-	vals, err := r.resolveParams(name, def, sc)
-	if err != nil {
-		return bench.Scenario{}, err
-	}
-	specs := settingSpecs()
-	for _, s := range sets {
-		key, value, ok := strings.Cut(s, "=")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" {
-			return bench.Scenario{}, fmt.Errorf("--%s %q: want PARAM=VALUE, e.g. concurrency=16 or url=http://new/", flag, bench.RedactText(s))
-		}
-		fail := func(err error) (bench.Scenario, error) {
-			return bench.Scenario{}, fmt.Errorf("--%s %s: %w", flag, key, err)
-		}
-		if i := slices.IndexFunc(specs, func(sp settingSpec) bool { return sp.Name == key }); i >= 0 {
-			v, err := specs[i].Parse(value)
+	return r.resolveScenario(name, def, sc, func(settings *bench.Settings, vals *bench.Values) error {
+		specs := settingSpecs()
+		for _, s := range sets {
+			key, value, ok := strings.Cut(s, "=")
+			key = strings.TrimSpace(key)
+			if !ok || key == "" {
+				return fmt.Errorf("--%s %q: want PARAM=VALUE, e.g. concurrency=16 or url=http://new/", flag, bench.RedactText(s))
+			}
+			fail := func(err error) error { return fmt.Errorf("--%s %s: %w", flag, key, err) }
+			if i := slices.IndexFunc(specs, func(sp settingSpec) bool { return sp.Name == key }); i >= 0 {
+				v, err := specs[i].Parse(value)
+				if err != nil {
+					return fail(err)
+				}
+				specs[i].set(settings, v)
+				switch key {
+				case "duration":
+					settings.Iterations = 0
+				case "iterations":
+					settings.Duration = 0
+				}
+				continue
+			}
+			p, isParam := def.Param(key)
+			if !isParam {
+				accepted := "run settings " + strings.Join(settingKeys(), ", ")
+				if len(def.Params) > 0 {
+					accepted += "; params of " + def.Name + ": " + strings.Join(def.ParamNames(), ", ")
+				}
+				return fail(fmt.Errorf("not a run setting or a param of %s (accepted: %s)", def.Name, accepted))
+			}
+			next, err := vals.With(p.Name, value)
 			if err != nil {
+				var pe *bench.ParamError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
 				return fail(err)
 			}
-			specs[i].set(&settings, v)
-			switch key {
-			case "duration":
-				settings.Iterations = 0
-			case "iterations":
-				settings.Duration = 0
-			}
-			continue
+			*vals = next
 		}
-		p, isParam := def.Param(key)
-		if !isParam {
-			accepted := "run settings " + strings.Join(settingKeys(), ", ")
-			if len(def.Params) > 0 {
-				accepted += "; params of " + def.Name + ": " + strings.Join(def.ParamNames(), ", ")
-			}
-			return fail(fmt.Errorf("not a run setting or a param of %s (accepted: %s)", def.Name, accepted))
-		}
-		if vals, err = vals.With(p.Name, value); err != nil {
-			var pe *bench.ParamError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return fail(err)
-		}
-	}
-	if err := settings.Validate(); err != nil {
-		return bench.Scenario{}, fmt.Errorf("scenario %s: %w", name, err)
-	}
-	w, err := def.New(vals)
-	if err != nil {
-		return bench.Scenario{}, fmt.Errorf("scenario %s: %w", name, err)
-	}
-	return bench.Scenario{Name: name, Workload: def.Name, Params: vals, New: newOnce(w, def, vals), Settings: settings}, nil
+		return nil
+	})
 }
 
 // abRun runs the two sides interleaved, then decides and reports like

@@ -363,10 +363,12 @@ func (r *resolver) checkExec(p bench.Param, raw any, o origin) error {
 	return fmt.Errorf("param %s: a command from a config file runs only with --%s (or %s=1)", p.Name, allowExecKey, envName(allowExecKey))
 }
 
-// resolveScenario builds a runnable scenario. The workload is built now, so a
+// resolveScenario builds a runnable scenario; edits, when given, change its
+// resolved settings and params before the workload is built (perfkit ab's
+// --a-set and --b-set), each value still parsed once. The workload is built now, so a
 // bad parameter (a malformed targets file) is a configuration error before
 // anything runs, not a failed measurement.
-func (r *resolver) resolveScenario(name string, def *bench.Definition, sc *scenarioConfig) (bench.Scenario, error) {
+func (r *resolver) resolveScenario(name string, def *bench.Definition, sc *scenarioConfig, edits ...func(*bench.Settings, *bench.Values) error) (bench.Scenario, error) {
 	settings, err := r.resolveSettings(name, sc)
 	if err != nil {
 		return bench.Scenario{}, err
@@ -374,6 +376,14 @@ func (r *resolver) resolveScenario(name string, def *bench.Definition, sc *scena
 	vals, err := r.resolveParams(name, def, sc)
 	if err != nil {
 		return bench.Scenario{}, err
+	}
+	for _, edit := range edits {
+		if err := edit(&settings, &vals); err != nil {
+			return bench.Scenario{}, err
+		}
+		if err := settings.Validate(); err != nil {
+			return bench.Scenario{}, fmt.Errorf("scenario %s: %w", name, err)
+		}
 	}
 	w, err := def.New(vals)
 	if err != nil {
