@@ -139,7 +139,7 @@ func newABOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names [
 		return nil, err
 	}
 	r := &resolver{v: f.Viper, flags: flags, cfg: cfg}
-	if err := r.bind(params); err != nil {
+	if err := r.bind(); err != nil {
 		return nil, err
 	}
 	aSets, _ := flags.GetStringArray("a-set")

@@ -339,12 +339,3 @@ func nodeKind(n *yaml.Node) string {
 	}
 	return "nothing"
 }
-
-// topMap is the top-level config as a plain map, for viper.
-func (cf *configFile) topMap() map[string]any {
-	m := make(map[string]any, len(cf.top))
-	for k, v := range cf.top {
-		m[k] = v.raw
-	}
-	return m
-}

@@ -130,22 +130,18 @@ func (o origin) wrap(scenario string, err error) error {
 
 // resolver merges the layers of configuration, highest first: a flag given, a
 // PERFKIT_* variable, the scenario's own config keys, the config file's top
-// level, the declared default. Flags, variables, top-level config and defaults
-// live in the one viper instance; scenario keys sit between its layers, so
-// they are consulted by hand.
+// level, the declared default. pick decides between the layers; the one
+// viper instance holds the defaults (the settings' declared ones, and each
+// run flag's own).
 type resolver struct {
 	v     *viper.Viper
 	flags *pflag.FlagSet
 	cfg   *configFile // nil: no config file
 }
 
-// paramKey is a workload param's viper key (also its place in the config:
-// params.NAME at the top level).
-func paramKey(name string) string { return "params." + name }
-
-// bind registers flags, variables and defaults with viper, and the config
-// file's top level.
-func (r *resolver) bind(params []*paramFlag) error {
+// bind registers the defaults with viper: each run setting's declared one,
+// and the default of every other run flag (format, out, profile...).
+func (r *resolver) bind() error {
 	for _, s := range settingSpecs() {
 		r.v.SetDefault(s.Name, s.Default)
 	}
@@ -155,22 +151,6 @@ func (r *resolver) bind(params []*paramFlag) error {
 				return err
 			}
 		}
-		if err := r.v.BindEnv(k, envName(k)); err != nil {
-			return err
-		}
-	}
-	for _, p := range params {
-		if f := r.flags.Lookup(p.name); f != nil {
-			if err := r.v.BindPFlag(paramKey(p.name), f); err != nil {
-				return err
-			}
-		}
-		if err := r.v.BindEnv(paramKey(p.name), envName(p.name)); err != nil {
-			return err
-		}
-	}
-	if r.cfg != nil {
-		return r.v.MergeConfigMap(r.cfg.topMap())
 	}
 	return nil
 }

@@ -260,7 +260,7 @@ func newRunOptions(f *Factory, flags *pflag.FlagSet, params []*paramFlag, names 
 		opts.Warnings = append(opts.Warnings, cfg.topWarnings...)
 	}
 	r := &resolver{v: f.Viper, flags: flags, cfg: cfg}
-	if err := r.bind(params); err != nil {
+	if err := r.bind(); err != nil {
 		return nil, err
 	}
 

@@ -31,14 +31,7 @@ func WriteComparisonHTML(w io.Writer, c *stats.Comparison) error {
 	if len(c.Removed) > 0 {
 		v.Notes = append(v.Notes, "removed (old only, not compared): "+strings.Join(c.Removed, ", "))
 	}
-	var order []string
-	by := map[string][]stats.Outcome{}
-	for _, o := range c.Outcomes {
-		if _, ok := by[o.Scenario]; !ok {
-			order = append(order, o.Scenario)
-		}
-		by[o.Scenario] = append(by[o.Scenario], o)
-	}
+	order, by := groupInOrder(c.Outcomes, func(o stats.Outcome) string { return o.Scenario })
 	for _, name := range order {
 		outs := by[name]
 		sc := compareHTMLScenario{Name: name, Chart: outcomeChart(outs)}

@@ -35,14 +35,7 @@ func writeHistoryHTML(w io.Writer, a *trend.Analysis) error {
 	v := historyHTMLView{Summary: HistorySummary(a)}
 	notes := historyNotes(a)
 	v.Method, v.Notes = notes[0]+"; "+notes[1], notes[2:]
-	var order []string
-	by := map[string][]trend.Series{}
-	for _, s := range a.Series {
-		if _, ok := by[s.Scenario]; !ok {
-			order = append(order, s.Scenario)
-		}
-		by[s.Scenario] = append(by[s.Scenario], s)
-	}
+	order, by := groupInOrder(a.Series, func(s trend.Series) string { return s.Scenario })
 	for _, name := range order {
 		sc := historyHTMLScenario{Name: name}
 		for _, s := range by[name] {

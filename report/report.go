@@ -78,3 +78,17 @@ func WriteJSON(w io.Writer, r *bench.Result) error {
 }
 
 func errNoResult() error { return errors.New("report: no result to render (nil)") }
+
+// groupInOrder groups items by key, the keys in the order they first
+// appear: a report's sections per scenario, in the result's order.
+func groupInOrder[T any](items []T, key func(T) string) (order []string, by map[string][]T) {
+	by = map[string][]T{}
+	for _, it := range items {
+		k := key(it)
+		if _, ok := by[k]; !ok {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], it)
+	}
+	return order, by
+}

@@ -117,19 +117,10 @@ type Entry struct {
 // in the file (saved_at). A result without a single run is refused: it
 // could never be compared against. It returns the entry saved.
 func (s Store) Save(name string, r *bench.Result) (Entry, error) {
-	if err := ValidateName(name); err != nil {
+	r, now, err := s.stamp("baseline", "save", name, r)
+	if err != nil {
 		return Entry{}, err
 	}
-	if r == nil {
-		return Entry{}, errors.New("no result to save")
-	}
-	if err := CheckRuns(r); err != nil {
-		return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
-	}
-	now := s.now().UTC()
-	saved := *r
-	saved.SavedAt = now
-	r = &saved
 	for _, d := range []string{s.Dir, filepath.Join(s.historyDir(), name)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return Entry{}, fmt.Errorf("baseline %s: %w", name, err)
@@ -149,19 +140,10 @@ func (s Store) Save(name string, r *bench.Result) (Entry, error) {
 // baseline itself (`perfkit baseline save NAME --append`): the nightly runs
 // of a line that `perfkit history` reads. It returns the history entry.
 func (s Store) Append(name string, r *bench.Result) (Entry, error) {
-	if err := ValidateName(name); err != nil {
+	r, now, err := s.stamp("history", "append", name, r)
+	if err != nil {
 		return Entry{}, err
 	}
-	if r == nil {
-		return Entry{}, errors.New("no result to append")
-	}
-	if err := CheckRuns(r); err != nil {
-		return Entry{}, fmt.Errorf("history %s: %w", name, err)
-	}
-	now := s.now().UTC()
-	saved := *r
-	saved.SavedAt = now
-	r = &saved
 	if err := os.MkdirAll(filepath.Join(s.historyDir(), name), 0o755); err != nil {
 		return Entry{}, fmt.Errorf("history %s: %w", name, err)
 	}
@@ -170,6 +152,25 @@ func (s Store) Append(name string, r *bench.Result) (Entry, error) {
 		return Entry{}, err
 	}
 	return Entry{Name: name, Path: path, Saved: now, Result: r}, nil
+}
+
+// stamp checks a result that Save or Append (verb) is about to write, what
+// naming it in errors (baseline or history), and returns a copy stamped
+// with the save time.
+func (s Store) stamp(what, verb, name string, r *bench.Result) (*bench.Result, time.Time, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, time.Time{}, err
+	}
+	if r == nil {
+		return nil, time.Time{}, errors.New("no result to " + verb)
+	}
+	if err := CheckRuns(r); err != nil {
+		return nil, time.Time{}, fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	now := s.now().UTC()
+	saved := *r
+	saved.SavedAt = now
+	return &saved, now, nil
 }
 
 // writeHistory writes r into the history of name as <UTC time>-<commit>-<id>.json.
