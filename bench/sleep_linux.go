@@ -99,7 +99,10 @@ func armFd(fd uintptr, d time.Duration) bool {
 		d = 1 // zero would disarm it
 	}
 	spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
-	_, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	// Raw: timerfd_settime never blocks, and a plain Syscall's entry and
+	// exit wake the runtime's sysmon thread whenever the program was idle,
+	// which in the open model is every op (see docs/design.md, "The per-op path").
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 	return errno == 0
 }
 

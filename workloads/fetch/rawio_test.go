@@ -1,0 +1,170 @@
+package fetch
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/perfkit/perfkit/bench"
+)
+
+// tcpPair returns a tracked client connection and the server's end of it.
+func tcpPair(t *testing.T) (*trackedConn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := <-accepted
+	if srv == nil {
+		t.Fatal("accept failed")
+	}
+	tc := &trackedConn{Conn: c, set: &connSet{open: map[*trackedConn]struct{}{}}}
+	tc.initWait()
+	if tc.rc == nil {
+		t.Fatal("a TCP connection has no RawConn")
+	}
+	t.Cleanup(func() { tc.Close(); srv.Close() })
+	return tc, srv
+}
+
+// TestTrackedConnIO: the connection's own reads and writes (see waitState)
+// keep net.Conn's contract: a write larger than the socket's buffers is
+// written whole, a read returns what arrived, io.EOF after the peer closes,
+// the deadline's timeout error, and the system's error on a reset.
+func TestTrackedConnIO(t *testing.T) {
+	t.Run("large write waits for room", func(t *testing.T) {
+		tc, srv := tcpPair(t)
+		big := bytes.Repeat([]byte("perfkit!"), 1<<20) // 8 MiB: more than the buffers hold
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(io.LimitReader(srv, int64(len(big))))
+			got <- b
+		}()
+		n, err := tc.Write(big)
+		if err != nil || n != len(big) {
+			t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(big))
+		}
+		if b := <-got; !bytes.Equal(b, big) {
+			t.Fatalf("the server read %d bytes, not the %d written", len(b), len(big))
+		}
+	})
+	t.Run("read then EOF", func(t *testing.T) {
+		tc, srv := tcpPair(t)
+		if _, err := srv.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		b, err := io.ReadAll(tc)
+		if err != nil || string(b) != "hello" {
+			t.Fatalf("ReadAll = %q, %v; want \"hello\", nil (io.EOF ends it)", b, err)
+		}
+		if n, err := tc.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+			t.Fatalf("Read after EOF = %d, %v; want 0, io.EOF", n, err)
+		}
+	})
+	t.Run("read waits for data", func(t *testing.T) {
+		tc, srv := tcpPair(t)
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			srv.Write([]byte("late"))
+		}()
+		if err := tc.waitReadable(); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 8)
+		n, err := tc.Read(b)
+		if err != nil || string(b[:n]) != "late" {
+			t.Fatalf("Read = %q, %v", b[:n], err)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		tc, _ := tcpPair(t)
+		if err := tc.SetDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := tc.Read(make([]byte, 8))
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read past the deadline = %v; want a timeout", err)
+		}
+		if err := tc.waitReadable(); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("waitReadable past the deadline = %v; want a timeout", err)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		tc, srv := tcpPair(t)
+		srv.(*net.TCPConn).SetLinger(0) // close sends RST
+		srv.Close()
+		var err error
+		for i := 0; i < 100 && err == nil; i++ { // the first write may land before the RST
+			_, err = tc.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+			if err == nil {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("Write to a reset connection = %v; want ECONNRESET or EPIPE", err)
+		}
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Op != "write" {
+			t.Fatalf("Write's error %v is not net.Conn's *net.OpError for write", err)
+		}
+		if got := bench.ErrorKind(newErrTable().classify(err)); got != KindConnReset {
+			t.Fatalf("the reset counts as %q, want %q", got, KindConnReset)
+		}
+	})
+	t.Run("closed under a read", func(t *testing.T) {
+		tc, _ := tcpPair(t)
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			tc.Close()
+		}()
+		if _, err := tc.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read on a connection closed under it = %v; want net.ErrClosed", err)
+		}
+	})
+}
+
+// TestTrackedConnIOAllocatesNothing: a read, a write and a wait cost no
+// allocation (their callbacks are bound once per connection).
+func TestTrackedConnIOAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	tc, srv := tcpPair(t)
+	msg := []byte("ping")
+	buf := make([]byte, 64)
+	echo := make([]byte, 64)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := tc.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := srv.Read(echo)
+		srv.Write(echo[:n])
+		if err := tc.waitReadable(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tc.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Fatalf("a write, wait and read allocated %.1f times", allocs)
+	}
+}
