@@ -182,7 +182,7 @@ func setupDone(sc Scenario, setup *Setup, obs []Observer) error {
 				Phases:   slices.Clone(lay.phases),
 				Counters: slices.Clone(lay.counters),
 			}
-			for k := range lay.latencyMap(lay.newInterval(), nil) {
+			for k := range lay.latencyMap(lay.newInterval(), nil, nil) {
 				info.LatencyKeys = append(info.LatencyKeys, k)
 			}
 			slices.Sort(info.LatencyKeys)
