@@ -23,11 +23,11 @@ build:
 run:
 	$(GO) run -ldflags '$(LDFLAGS)' . run $(ARGS)
 
-## test: go vet, then every test with the race detector (one package at a time: timing-sensitive tests get the CPUs), then fetch's without it
+## test: go vet, then every test with the race detector (one package at a time: timing-sensitive tests get the CPUs), then the workloads' without it
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 ./...
-	$(GO) test -count=1 ./workloads/fetch  # its raw system calls, which race builds replace (docs/design.md)
+	$(GO) test -count=1 ./internal/rawconn ./workloads/...  # their raw system calls, which race builds replace (docs/design.md)
 
 ## docs: regenerate the reference from the declarations (docs/reference/*.md, the generated blocks of docs/*.md)
 docs:

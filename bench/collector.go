@@ -31,7 +31,7 @@ type collector struct {
 	emitted   int // intervals emitted so far
 
 	total   *interval
-	sets    [2][]*hdrhistogram.Histogram // emitted intervals' histograms, in turn
+	sets    [2][]*hdrhistogram.Histogram  // emitted intervals' histograms, in turn
 	alls    [2][2]*hdrhistogram.Histogram // and their merges over labels (see overalls)
 	series  []IntervalSummary
 	res0    resourceMark

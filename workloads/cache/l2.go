@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/internal/rawconn"
 )
 
 // DefaultL2Timeout bounds each Redis dial, read, write and wait for a pooled
@@ -71,6 +73,20 @@ func OpenRedis(ctx context.Context, cfg RedisConfig) (*redis.Client, error) {
 	opts.ContextTimeoutEnabled = true
 	opts.DisableIdentity = true
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	// Commands read and write through the connection's raw form (rawconn:
+	// a plain system call that finds the program idle wakes the runtime's
+	// sysmon, which under an open-model load is every op). go-redis's peek
+	// at a pooled connection before each command, another such call, is
+	// skipped with it: a connection Redis closed fails its next command
+	// instead (one L2 error, then go-redis drops it).
+	dial := redis.NewDialer(opts)
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return rawconn.Wrap(c), nil
+	}
 	c := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, 2*timeout)
 	defer cancel()

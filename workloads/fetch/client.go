@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/perfkit/perfkit/internal/rawconn"
 )
 
 // userAgent is sent unless a header sets another.
@@ -369,8 +371,7 @@ func (s *connSet) dial(addr string, isTLS bool, timeout time.Duration) (net.Conn
 
 // track adds a new connection to the set.
 func (s *connSet) track(conn net.Conn) *trackedConn {
-	tc := &trackedConn{Conn: conn, set: s}
-	tc.initWait()
+	tc := &trackedConn{Conn: conn, set: s, raw: rawconn.New(conn)}
 	s.mu.Lock()
 	s.open[tc] = struct{}{}
 	s.mu.Unlock()
@@ -400,9 +401,38 @@ type trackedConn struct {
 	set  *connSet
 	once sync.Once
 
-	deadlineSet bool      // the connection has a deadline an op set
-	waitState             // see waitReadable
-	times       connTimes // how long opening it took (see dialer)
+	deadlineSet bool          // the connection has a deadline an op set
+	raw         *rawconn.Conn // its reads and writes, and waitReadable; nil if none
+	times       connTimes     // how long opening it took (see dialer)
+}
+
+// Read and Write go through the connection's raw form (see rawconn: a plain
+// system call that finds the program idle wakes the runtime's sysmon, which
+// in the open model was a fifth of perfkit's CPU).
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.raw != nil {
+		return c.raw.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.raw != nil {
+		return c.raw.Write(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// waitReadable returns once the connection has a byte, an EOF or an error
+// to read, or with the connection's deadline error. Its caller then takes a
+// read buffer for a read that does not block (see h1Client.do). Without a
+// raw form it returns at once, and the read waits holding the buffer, as
+// fasthttp's own does.
+func (c *trackedConn) waitReadable() error {
+	if c.raw == nil {
+		return nil
+	}
+	return c.raw.WaitReadable()
 }
 
 func (c *trackedConn) Close() error {

@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/internal/rawconn"
 )
 
 // protocol is what one round trip on a connection is.
@@ -149,16 +149,12 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
-// conn is one pooled TCP connection.
+// conn is one pooled TCP connection, read and written through its raw
+// form (rawconn: a plain system call that finds the program idle wakes the
+// runtime's sysmon, which under an open-model load is every op).
 type conn struct {
-	nc  *net.TCPConn
-	raw syscall.RawConn // for the health check's peek
-
-	// The health check's peek, bound once so a check allocates nothing.
-	peekFn  func(fd uintptr) bool
-	peekBuf [1]byte
-	peekN   int
-	peekErr error
+	nc  net.Conn
+	raw *rawconn.Conn // nc's raw form, for the health check's peek; nil if none
 }
 
 // dial opens a connection to t and, for Redis with a password, authenticates.
@@ -168,17 +164,13 @@ func (t *target) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := nc.(*net.TCPConn)
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		tc.Close()
-		return nil, err
+	c := &conn{nc: nc, raw: rawconn.New(nc)}
+	if c.raw != nil {
+		c.nc = c.raw
 	}
-	c := &conn{nc: tc, raw: raw}
-	c.peekFn = c.peek
 	if t.proto == protoRedis && t.pass != "" {
 		if err := c.auth(ctx, t.user, t.pass); err != nil {
-			tc.Close()
+			nc.Close()
 			return nil, err
 		}
 	}

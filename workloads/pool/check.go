@@ -1,5 +1,3 @@
-//go:build unix
-
 package pool
 
 import (
@@ -15,25 +13,21 @@ import (
 var errPendingData = errors.New("unread data on an idle connection")
 
 // check is the health check on borrow: a non-blocking peek at the socket,
-// which sees a peer's close or reset without a round trip.
+// which sees a peer's close or reset without a round trip. Where a
+// connection has no raw form (rawconn) it passes; a dead connection then
+// fails its round trip and is discarded.
 func (c *conn) check(context.Context) error {
-	if err := c.raw.Read(c.peekFn); err != nil {
-		return err
+	if c.raw == nil {
+		return nil
 	}
+	n, err := c.raw.Peek()
 	switch {
-	case c.peekErr == syscall.EAGAIN || c.peekErr == syscall.EWOULDBLOCK:
+	case errors.Is(err, syscall.EAGAIN):
 		return nil // nothing to read: alive and idle
-	case c.peekErr != nil:
-		return fmt.Errorf("health check: %w", c.peekErr)
-	case c.peekN == 0:
+	case err != nil:
+		return fmt.Errorf("health check: %w", err)
+	case n == 0:
 		return fmt.Errorf("health check: %w (closed by the peer)", io.EOF)
 	}
 	return errPendingData
-}
-
-// peek runs on the socket: Go's sockets are non-blocking, so a peek with
-// nothing to read returns EAGAIN at once.
-func (c *conn) peek(fd uintptr) bool {
-	c.peekN, _, c.peekErr = syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK)
-	return true
 }

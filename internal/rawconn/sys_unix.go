@@ -1,13 +1,13 @@
 //go:build darwin || freebsd || netbsd || openbsd || dragonfly || (linux && race)
 
-package fetch
+package rawconn
 
 import "syscall"
 
 // The syscall package's calls where raw ones are not the platform's way,
 // and under the race detector, which learns from the syscall package's
 // reads and writes that a server's writes happen before the client's read
-// (see waitState).
+// (see the package doc).
 
 func errnoOf(err error) syscall.Errno {
 	if err == nil {
@@ -29,7 +29,7 @@ func writeFd(fd uintptr, p []byte) (int, syscall.Errno) {
 	return n, errnoOf(err)
 }
 
-func peekFd(fd uintptr, b []byte) syscall.Errno {
-	_, _, err := syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK)
-	return errnoOf(err)
+func peekFd(fd uintptr, b []byte) (int, syscall.Errno) {
+	n, _, err := syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK)
+	return n, errnoOf(err)
 }

@@ -1,0 +1,200 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+// Package rawconn reads and writes a socket with system calls made inside
+// its syscall.RawConn, raw where the platform allows: the poller's readiness
+// wait, the fd's locking and deadlines stay the runtime's, but each read and
+// write skips the runtime's system-call entry and exit.
+//
+// Why: the socket is non-blocking, so read and write return at once, and a
+// plain syscall.Syscall's entry and exit only cost. Each one that finds the
+// program idle wakes the runtime's sysmon thread, which then polls every
+// 20 µs for a millisecond before it sleeps again. Under an open-model load
+// the program is idle between ops, so that was every op: at 10k requests/s
+// sysmon's wake-ups were a fifth of perfkit's CPU (perf record of `perfkit
+// run fetch -r 10000`; docs/design.md, "The per-op path").
+//
+// Raw calls are used on linux outside the race detector. Under it (and on
+// other systems) the callbacks call the syscall package, whose annotations
+// tell the race detector that a server's write happens before the client's
+// read.
+package rawconn
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// Conn is a net.Conn whose Read and Write go through its RawConn. A Conn
+// has one reader and one writer at a time, as net/http, fasthttp and
+// go-redis use a connection; the read and the write may run at once.
+//
+// Conn deliberately does not implement syscall.Conn: go-redis checks a
+// pooled connection that offers one with a peek before every command, a
+// system call per op (a dead connection shows up on the command's own read
+// instead, which go-redis retries).
+type Conn struct {
+	net.Conn
+	rc syscall.RawConn
+
+	// The read, the write and the wait in progress; their callbacks are
+	// bound once, so none allocates.
+	rbuf       []byte
+	rn         int
+	rerr       error
+	readFn     func(fd uintptr) bool
+	wbuf       []byte
+	wn         int
+	werr       error
+	writeFn    func(fd uintptr) bool
+	calls      int
+	peek       [1]byte
+	readyFn    func(fd uintptr) bool
+	peekN      int
+	peekErrno  syscall.Errno
+	peekOnceFn func(fd uintptr) bool
+}
+
+// New returns c in its raw form, or nil when c is not a socket with a
+// RawConn.
+func New(c net.Conn) *Conn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &Conn{Conn: c, rc: rc}
+	r.readFn, r.writeFn, r.readyFn, r.peekOnceFn = r.readStep, r.writeStep, r.readyCheck, r.peekOnce
+	return r
+}
+
+// Wrap returns New(c), or c itself when it has no raw form.
+func Wrap(c net.Conn) net.Conn {
+	if r := New(c); r != nil {
+		return r
+	}
+	return c
+}
+
+// NetConn returns the connection under c.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
+// WaitReadable returns once the socket has a byte, an EOF or an error to
+// read, or with the connection's deadline error, consuming nothing: a
+// caller can wait for an answer without holding a read buffer. Its first
+// look asks the socket (MSG_PEEK); "not yet" parks the caller in the poller
+// until it has. A later call follows the poller's word without a second
+// look: were the wake-up spurious, the read that follows would simply wait
+// as a plain read does.
+func (c *Conn) WaitReadable() error {
+	c.calls = 0
+	return c.rc.Read(c.readyFn)
+}
+
+func (c *Conn) readyCheck(fd uintptr) bool {
+	c.calls++
+	if c.calls > 1 {
+		return true
+	}
+	_, errno := peekFd(fd, c.peek[:])
+	return errno != syscall.EAGAIN
+}
+
+// Peek looks at the socket without consuming or waiting: n is 1 when a byte
+// is there and 0 at an EOF; err is syscall.EAGAIN when nothing is there
+// yet, another syscall.Errno on a socket error, and the connection's own
+// error once it is closed.
+func (c *Conn) Peek() (n int, err error) {
+	if err := c.rc.Read(c.peekOnceFn); err != nil {
+		return 0, err
+	}
+	if c.peekErrno != 0 {
+		return 0, c.peekErrno
+	}
+	return c.peekN, nil
+}
+
+func (c *Conn) peekOnce(fd uintptr) bool {
+	c.peekN, c.peekErrno = peekFd(fd, c.peek[:])
+	if c.peekErrno == syscall.EINTR {
+		return c.peekOnce(fd)
+	}
+	return true
+}
+
+// Read is net.Conn's Read: one read that waits in the poller while the
+// socket has nothing, with the connection's deadline.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	c.rbuf, c.rn, c.rerr = p, 0, nil
+	err := c.rc.Read(c.readFn)
+	n, rerr := c.rn, c.rerr
+	c.rbuf, c.rerr = nil, nil
+	if err != nil {
+		return 0, err // the deadline, or the connection closed under it
+	}
+	return n, rerr
+}
+
+func (c *Conn) readStep(fd uintptr) bool {
+	for {
+		n, errno := readFd(fd, c.rbuf)
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			return false
+		case errno != 0:
+			c.rerr = c.opError("read", errno)
+		case n == 0:
+			c.rerr = io.EOF
+		default:
+			c.rn = n
+		}
+		return true
+	}
+}
+
+// Write is net.Conn's Write: all of p, waiting in the poller while the
+// socket's buffer is full, with the connection's deadline.
+func (c *Conn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return c.Conn.Write(p)
+	}
+	c.wbuf, c.wn, c.werr = p, 0, nil
+	err := c.rc.Write(c.writeFn)
+	n, werr := c.wn, c.werr
+	c.wbuf, c.werr = nil, nil
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+func (c *Conn) writeStep(fd uintptr) bool {
+	for c.wn < len(c.wbuf) {
+		n, errno := writeFd(fd, c.wbuf[c.wn:])
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			return false
+		case errno != 0:
+			c.werr = c.opError("write", errno)
+			return true
+		}
+		c.wn += n
+	}
+	return true
+}
+
+// opError is the error net.Conn's Read or Write returns for errno.
+func (c *Conn) opError(op string, errno syscall.Errno) error {
+	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
+}
