@@ -37,24 +37,28 @@ import (
 type Conn struct {
 	net.Conn
 	rc syscall.RawConn
-
-	// The read, the write and the wait in progress; their callbacks are
-	// bound once, so none allocates.
-	rbuf       []byte
-	rn         int
-	rerr       error
-	readFn     func(fd uintptr) bool
-	wbuf       []byte
-	wn         int
-	werr       error
-	writeFn    func(fd uintptr) bool
-	calls      int
-	peek       [1]byte
-	readyFn    func(fd uintptr) bool
-	peekN      int
-	peekErrno  syscall.Errno
-	peekOnceFn func(fd uintptr) bool
+	// The read side's call in progress (a read, a wait or a peek) and the
+	// write's, each with its callback bound once, so that none allocates.
+	// A connection costs 144 bytes and two closures.
+	r, w            call
+	readFn, writeFn func(fd uintptr) bool
 }
+
+// call is one system call's state across the poller's callbacks.
+type call struct {
+	buf   []byte
+	n     int
+	errno syscall.Errno
+	kind  uint8 // read side: kindRead, kindWait or kindPeek
+	calls uint8 // callbacks so far in a wait
+	peek  [1]byte
+}
+
+const (
+	kindRead = iota
+	kindWait
+	kindPeek
+)
 
 // New returns c in its raw form, or nil when c is not a socket with a
 // RawConn.
@@ -68,7 +72,7 @@ func New(c net.Conn) *Conn {
 		return nil
 	}
 	r := &Conn{Conn: c, rc: rc}
-	r.readFn, r.writeFn, r.readyFn, r.peekOnceFn = r.readStep, r.writeStep, r.readyCheck, r.peekOnce
+	r.readFn, r.writeFn = r.readStep, r.writeStep
 	return r
 }
 
@@ -91,17 +95,8 @@ func (c *Conn) NetConn() net.Conn { return c.Conn }
 // look: were the wake-up spurious, the read that follows would simply wait
 // as a plain read does.
 func (c *Conn) WaitReadable() error {
-	c.calls = 0
-	return c.rc.Read(c.readyFn)
-}
-
-func (c *Conn) readyCheck(fd uintptr) bool {
-	c.calls++
-	if c.calls > 1 {
-		return true
-	}
-	_, errno := peekFd(fd, c.peek[:])
-	return errno != syscall.EAGAIN
+	c.r = call{kind: kindWait}
+	return c.rc.Read(c.readFn)
 }
 
 // Peek looks at the socket without consuming or waiting: n is 1 when a byte
@@ -109,21 +104,14 @@ func (c *Conn) readyCheck(fd uintptr) bool {
 // yet, another syscall.Errno on a socket error, and the connection's own
 // error once it is closed.
 func (c *Conn) Peek() (n int, err error) {
-	if err := c.rc.Read(c.peekOnceFn); err != nil {
+	c.r = call{kind: kindPeek}
+	if err := c.rc.Read(c.readFn); err != nil {
 		return 0, err
 	}
-	if c.peekErrno != 0 {
-		return 0, c.peekErrno
+	if c.r.errno != 0 {
+		return 0, c.r.errno
 	}
-	return c.peekN, nil
-}
-
-func (c *Conn) peekOnce(fd uintptr) bool {
-	c.peekN, c.peekErrno = peekFd(fd, c.peek[:])
-	if c.peekErrno == syscall.EINTR {
-		return c.peekOnce(fd)
-	}
-	return true
+	return c.r.n, nil
 }
 
 // Read is net.Conn's Read: one read that waits in the poller while the
@@ -132,32 +120,44 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.Conn.Read(p)
 	}
-	c.rbuf, c.rn, c.rerr = p, 0, nil
+	c.r = call{buf: p, kind: kindRead}
 	err := c.rc.Read(c.readFn)
-	n, rerr := c.rn, c.rerr
-	c.rbuf, c.rerr = nil, nil
-	if err != nil {
+	r := c.r
+	c.r.buf = nil
+	switch {
+	case err != nil:
 		return 0, err // the deadline, or the connection closed under it
+	case r.errno != 0:
+		return 0, c.opError("read", r.errno)
+	case r.n == 0:
+		return 0, io.EOF
 	}
-	return n, rerr
+	return r.n, nil
 }
 
+// readStep is the read side's RawConn.Read callback: true ends the call,
+// false waits in the poller for readability.
 func (c *Conn) readStep(fd uintptr) bool {
+	r := &c.r
 	for {
-		n, errno := readFd(fd, c.rbuf)
-		switch {
-		case errno == syscall.EINTR:
-			continue
-		case errno == syscall.EAGAIN:
-			return false
-		case errno != 0:
-			c.rerr = c.opError("read", errno)
-		case n == 0:
-			c.rerr = io.EOF
+		switch r.kind {
+		case kindWait:
+			if r.calls++; r.calls > 1 {
+				return true
+			}
+			_, errno := peekFd(fd, r.peek[:])
+			return errno != syscall.EAGAIN
+		case kindPeek:
+			r.n, r.errno = peekFd(fd, r.peek[:])
 		default:
-			c.rn = n
+			r.n, r.errno = readFd(fd, r.buf)
+			if r.errno == syscall.EAGAIN {
+				return false
+			}
 		}
-		return true
+		if r.errno != syscall.EINTR {
+			return true
+		}
 	}
 }
 
@@ -167,29 +167,30 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.Conn.Write(p)
 	}
-	c.wbuf, c.wn, c.werr = p, 0, nil
+	c.w = call{buf: p}
 	err := c.rc.Write(c.writeFn)
-	n, werr := c.wn, c.werr
-	c.wbuf, c.werr = nil, nil
-	if err == nil {
-		err = werr
+	w := c.w
+	c.w.buf = nil
+	if err == nil && w.errno != 0 {
+		err = c.opError("write", w.errno)
 	}
-	return n, err
+	return w.n, err
 }
 
 func (c *Conn) writeStep(fd uintptr) bool {
-	for c.wn < len(c.wbuf) {
-		n, errno := writeFd(fd, c.wbuf[c.wn:])
+	w := &c.w
+	for w.n < len(w.buf) {
+		n, errno := writeFd(fd, w.buf[w.n:])
 		switch {
 		case errno == syscall.EINTR:
 			continue
 		case errno == syscall.EAGAIN:
 			return false
 		case errno != 0:
-			c.werr = c.opError("write", errno)
+			w.errno = errno
 			return true
 		}
-		c.wn += n
+		w.n += n
 	}
 	return true
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // tcpPair returns a client connection in raw form and the server's end of it.
@@ -200,5 +201,13 @@ func TestConnIOAllocatesNothing(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Fatalf("a write, wait and read allocated %.1f times", allocs)
+	}
+}
+
+// TestConnIsSmall: a connection's raw form is per connection, and perfkit
+// holds thousands of them.
+func TestConnIsSmall(t *testing.T) {
+	if s := unsafe.Sizeof(Conn{}); s > 144 {
+		t.Fatalf("a Conn is %d bytes, want at most 144", s)
 	}
 }
