@@ -246,7 +246,7 @@ func TestProfileAllocsShowsAllocationSite(t *testing.T) {
 // writers, the gzip they use, the profiles package's captures and the
 // profiler wrapping the run. An allocs profile (the window's allocations)
 // must have none of them.
-var profilingFrames = regexp.MustCompile(`^runtime/pprof\.|^compress/(flate|gzip)\.|^github\.com/perfkit/perfkit/profiles\.|^github\.com/perfkit/perfkit/cmd\.\(\*profiler\)`)
+var profilingFrames = regexp.MustCompile(`^runtime/pprof\.|^compress/(flate|gzip)\.|^github\.com/perfkit/perfkit/profiles\.|^github\.com/perfkit/perfkit/bench/profiling\.\(\*Profiler\)`)
 
 // captureFrames are the captures' own: a heap profile (all that is live,
 // earlier tests' leftovers included) must not hold what they keep.

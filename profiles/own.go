@@ -9,11 +9,13 @@ import (
 // ownFrames matches the functions that do perfkit's profiling: this
 // package's captures, snapshots and fetches of a target's profiles, and the
 // runtime's CPU profile writer, a goroutine pprof.StartCPUProfile starts
-// with none of ours on its stack, and the command's profiler observer,
-// which decodes, merges and saves the profiles of one run while the window
-// of another may be open. Only the entry points are named, so a function of
+// with none of ours on its stack, and the profiler observer
+// (bench/profiling.Profiler), which decodes, merges and saves the profiles
+// of one run while the window of another may be open (the runtime publishes
+// an allocation in its memory profile a GC cycle or two after it happens,
+// so a save just before a window opens can land in it). Only the entry points are named, so a function of
 // a test or workload in this package is not matched.
-var ownFrames = regexp.MustCompile(`^(github\.com/perfkit/perfkit/profiles\.(Start|StartRemote|Fetch|SetAllocsSampling|snapshot|delta|newSnapshotTimer|startMemWindow|\(\*(Capture|Remote|snapshotTimer|memWindow)\)\.)|github\.com/perfkit/perfkit/cmd\.\(\*profiler\)\.|runtime/pprof\.profileWriter$)`)
+var ownFrames = regexp.MustCompile(`^(github\.com/perfkit/perfkit/profiles\.(Start|StartRemote|Fetch|SetAllocsSampling|snapshot|delta|newSnapshotTimer|startMemWindow|\(\*(Capture|Remote|snapshotTimer|memWindow)\)\.)|github\.com/perfkit/perfkit/bench/profiling\.\(\*Profiler\)\.|runtime/pprof\.profileWriter$)`)
 
 // targetProfiling matches a target's net/http/pprof handlers: serving a
 // profile to perfkit (a delta's base snapshot, its encoding) is perfkit's

@@ -1,12 +1,15 @@
 package profiling
 
 import (
+	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/google/pprof/profile"
 
 	"github.com/perfkit/perfkit/bench"
+	"github.com/perfkit/perfkit/profiles"
 )
 
 // A capture that began late (its GC, a late timer on a busy machine)
@@ -31,5 +34,25 @@ func TestOpsInCountsTheWindowsPartOfTheRun(t *testing.T) {
 	}
 	if got := OpsIn(r, &profile.Profile{}); got != 1000 {
 		t.Errorf("a profile without a window: %d ops, want the run's 1000", got)
+	}
+}
+
+// TestProfilerIsOwnProfiling: the samples of the profiler's own work (its
+// saves decode, merge and write profiles, and can land in another run's
+// allocs window) are dropped as perfkit's profiling. profiles names the
+// profiler by its path, so a move or a rename must be caught here: the
+// pattern once named cmd.(*profiler) after the profiler had left cmd.
+func TestProfilerIsOwnProfiling(t *testing.T) {
+	name := runtime.FuncForPC(reflect.ValueOf((*Profiler).save).Pointer()).Name()
+	fn := &profile.Function{ID: 1, Name: name}
+	loc := &profile.Location{ID: 1, Line: []profile.Line{{Function: fn}}}
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "alloc_space", Unit: "bytes"}},
+		Sample:     []*profile.Sample{{Location: []*profile.Location{loc}, Value: []int64{4096}}},
+		Location:   []*profile.Location{loc},
+		Function:   []*profile.Function{fn},
+	}
+	if profiles.ExcludeOwn(p); len(p.Sample) != 0 {
+		t.Fatalf("a sample under %s is kept: profiles does not know the profiler as perfkit's own profiling", name)
 	}
 }
