@@ -196,6 +196,14 @@ func (c *Conn) writeStep(fd uintptr) bool {
 }
 
 // opError is the error net.Conn's Read or Write returns for errno.
+// Either address may be nil (an unnamed unix socket's, a closed
+// connection's).
 func (c *Conn) opError(op string, errno syscall.Errno) error {
-	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
+	e := &net.OpError{Op: op, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
+	for _, a := range []net.Addr{e.Source, e.Addr} {
+		if a != nil && e.Net == "" {
+			e.Net = a.Network()
+		}
+	}
+	return e
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -209,5 +210,55 @@ func TestConnIOAllocatesNothing(t *testing.T) {
 func TestConnIsSmall(t *testing.T) {
 	if s := unsafe.Sizeof(Conn{}); s > 144 {
 		t.Fatalf("a Conn is %d bytes, want at most 144", s)
+	}
+}
+
+// TestUnixConn: a unix socket has a raw form too (fetch's unix-socket, a
+// redis unix:// URL), and its errors name the network even though a
+// client's local address is unnamed.
+func TestUnixConn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uc := New(c)
+	if uc == nil {
+		t.Fatal("a unix connection has no raw form")
+	}
+	defer uc.Close()
+	srv := <-accepted
+	if _, err := uc.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	if _, err := io.ReadFull(srv, b); err != nil || string(b) != "ping" {
+		t.Fatalf("the server read %q, %v", b, err)
+	}
+	srv.Write([]byte("pong"))
+	if _, err := io.ReadFull(uc, b); err != nil || string(b) != "pong" {
+		t.Fatalf("the client read %q, %v", b, err)
+	}
+	srv.Close()
+	if n, err := uc.Read(b); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the server closed = %d, %v; want 0, io.EOF", n, err)
+	}
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ {
+		_, werr = uc.Write([]byte("x"))
+	}
+	var oe *net.OpError
+	if !errors.As(werr, &oe) || oe.Net != "unix" || !errors.Is(werr, syscall.EPIPE) {
+		t.Fatalf("Write to a closed unix socket = %v; want an EPIPE *net.OpError on unix", werr)
 	}
 }
