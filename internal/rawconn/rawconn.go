@@ -32,8 +32,9 @@ import (
 //
 // Conn deliberately does not implement syscall.Conn: go-redis checks a
 // pooled connection that offers one with a peek before every command, a
-// system call per op (a dead connection shows up on the command's own read
-// instead, which go-redis retries).
+// system call per op (a dead connection then fails the command itself, and
+// go-redis drops it). A TLS connection has no raw form: New needs the
+// socket itself.
 type Conn struct {
 	net.Conn
 	rc syscall.RawConn
