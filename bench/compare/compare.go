@@ -102,7 +102,7 @@ func Compare(old, new *Source, opts Options) (stats.Comparison, error) {
 		if sn == nil {
 			continue
 		}
-		if d := setupDiff(so.Setup, sn.Setup); d != "" {
+		if d := SetupDiff(so.Setup, sn.Setup); d != "" {
 			add("scenario %s: set up differently (old → new): %s", so.Name, d)
 		}
 		oldRuns, oldOut := usable(so, opts.IncludeInvalid)
@@ -376,7 +376,10 @@ func unionMetrics(old, new *Source) []Metric {
 	return out
 }
 
-func setupDiff(a, b map[string]string) string {
+// SetupDiff lists, as "key old → new", how two scenarios' Setup differ;
+// "" when they do not (a key absent on one side and zero on the other is no
+// difference).
+func SetupDiff(a, b map[string]string) string {
 	if len(a) == 0 || len(b) == 0 {
 		return ""
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -233,16 +232,16 @@ func Analyze(name string, points []Point, opts AnalyzeOptions) (*Analysis, error
 			continue
 		}
 		src := compare.FromResult(p.Result, p.Path)
-		for si, sc := range src.Scenarios {
+		for _, sc := range src.Scenarios {
 			if sc.Target == bench.TargetExternal {
 				external[sc.Name] = true
 			}
 			if prev, ok := setups[sc.Name]; ok {
-				if d := setupDiff(prev, setupOf(p.Result.Scenarios[si])); d != "" {
+				if d := compare.SetupDiff(prev, sc.Setup); d != "" {
 					a.Warnings = append(a.Warnings, fmt.Sprintf("scenario %s: set up differently from point %s on: %s", sc.Name, p.label(pi), d))
 				}
 			}
-			setups[sc.Name] = setupOf(p.Result.Scenarios[si])
+			setups[sc.Name] = sc.Setup
 			for _, m := range metrics {
 				v, ok := pointValue(sc.Runs, m.Name)
 				if !ok {
@@ -355,35 +354,4 @@ func keyHash(k stats.Key) uint64 {
 	h.Write([]byte{0})
 	h.Write([]byte(k.Metric))
 	return h.Sum64()
-}
-
-// setupOf is what must stay the same for a scenario's points to measure the
-// same thing: workload, model, concurrency, rate, duration or iterations,
-// params.
-func setupOf(sr bench.ScenarioResult) map[string]string {
-	s := sr.Settings
-	m := map[string]string{"workload": sr.Workload, "model": string(sr.Model), "concurrency": fmt.Sprint(s.Concurrency)}
-	if s.Rate > 0 {
-		m["rate"] = fmt.Sprint(s.Rate)
-	}
-	for k, v := range sr.Params {
-		m["params."+k] = fmt.Sprint(v)
-	}
-	return m
-}
-
-func setupDiff(a, b map[string]string) string {
-	keys := slices.Sorted(maps.Keys(a))
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	var diffs []string
-	for _, k := range keys {
-		if a[k] != b[k] {
-			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, cmp.Or(a[k], "(none)"), cmp.Or(b[k], "(none)")))
-		}
-	}
-	return strings.Join(diffs, ", ")
 }
