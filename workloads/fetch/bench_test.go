@@ -32,7 +32,12 @@ func cpuTime() time.Duration {
 // BenchmarkOp is one worker's op after op: the per-op cost and allocations
 // of the HTTP/1.1 path (ns/op includes the round trip and the server).
 func BenchmarkOp(b *testing.B) {
-	f := build(b, benchParams(b))
+	benchOps(b, build(b, benchParams(b)))
+}
+
+// benchOps runs f's op on one worker b.N times, after one op that opens
+// the connection, and returns the process's CPU time per op.
+func benchOps(b *testing.B, f *fetch) (cpuNsPerOp float64) {
 	s := start(b, f, 1, 10*time.Second)
 	w := bench.NewTestWorker(0, s)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
@@ -42,11 +47,13 @@ func BenchmarkOp(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := f.Op(ctx, w); err != nil {
 			b.Fatal(err)
 		}
 	}
+	return float64(cpuTime()-cpu0) / float64(b.N)
 }
 
 // BenchmarkOpParallel drives 64 workers at once, as -c 64 would, and reports
@@ -115,21 +122,7 @@ func BenchmarkOpChecks(b *testing.B) {
 			for k, v := range c.extra {
 				p[k] = v
 			}
-			f := build(b, p)
-			s := start(b, f, 1, 10*time.Second)
-			w := bench.NewTestWorker(0, s)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-			defer cancel()
-			if _, err := f.Op(ctx, w); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := f.Op(ctx, w); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchOps(b, build(b, p))
 		})
 	}
 }
@@ -175,23 +168,7 @@ func BenchmarkPhases(b *testing.B) {
 		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
 			p := benchParams(b)
 			p["phases"] = on
-			f := build(b, p)
-			s := start(b, f, 1, 10*time.Second)
-			w := bench.NewTestWorker(0, s)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-			defer cancel()
-			if _, err := f.Op(ctx, w); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for b.Loop() {
-				if _, err := f.Op(ctx, w); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(benchOps(b, build(b, p)), "cpu-ns/op")
 		})
 	}
 }

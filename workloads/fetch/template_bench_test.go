@@ -87,20 +87,7 @@ func BenchmarkTemplate(b *testing.B) {
 			b.ReportMetric(float64(n)/float64(b.N), "bytes/req")
 		})
 		b.Run("op/"+kind, func(b *testing.B) {
-			f := build(b, templateBenchParams(b, templated))
-			s := start(b, f, 1, 10*time.Second)
-			w := bench.NewTestWorker(0, s)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-			defer cancel()
-			if _, err := f.Op(ctx, w); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.Op(ctx, w); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchOps(b, build(b, templateBenchParams(b, templated)))
 		})
 		b.Run("run/"+kind, func(b *testing.B) {
 			benchRun(b, templateBenchParams(b, templated))
