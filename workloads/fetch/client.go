@@ -372,6 +372,12 @@ func (s *connSet) dial(addr string, isTLS bool, timeout time.Duration) (net.Conn
 // track adds a new connection to the set.
 func (s *connSet) track(conn net.Conn) *trackedConn {
 	tc := &trackedConn{Conn: conn, set: s, raw: rawconn.New(conn)}
+	if tc.raw != nil {
+		// Reads and writes go through the raw form (see rawconn: a plain
+		// system call that finds the program idle wakes the runtime's
+		// sysmon, which in the open model was a fifth of perfkit's CPU).
+		tc.Conn = tc.raw
+	}
 	s.mu.Lock()
 	s.open[tc] = struct{}{}
 	s.mu.Unlock()
@@ -402,25 +408,8 @@ type trackedConn struct {
 	once sync.Once
 
 	deadlineSet bool          // the connection has a deadline an op set
-	raw         *rawconn.Conn // its reads and writes, and waitReadable; nil if none
+	raw         *rawconn.Conn // Conn's raw form, for waitReadable; nil if none
 	times       connTimes     // how long opening it took (see dialer)
-}
-
-// Read and Write go through the connection's raw form (see rawconn: a plain
-// system call that finds the program idle wakes the runtime's sysmon, which
-// in the open model was a fifth of perfkit's CPU).
-func (c *trackedConn) Read(p []byte) (int, error) {
-	if c.raw != nil {
-		return c.raw.Read(p)
-	}
-	return c.Conn.Read(p)
-}
-
-func (c *trackedConn) Write(p []byte) (int, error) {
-	if c.raw != nil {
-		return c.raw.Write(p)
-	}
-	return c.Conn.Write(p)
 }
 
 // waitReadable returns once the connection has a byte, an EOF or an error
